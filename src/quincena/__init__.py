@@ -1,0 +1,1 @@
+"""quincena: classify DIAN purchase invoices into the PUC every fortnight."""
