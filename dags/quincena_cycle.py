@@ -1,0 +1,120 @@
+"""quincena_cycle: every quincena, ingest, classify and cost each company's DIAN invoices.
+
+Runs are quincenas: data intervals [1st, 16th) and [16th, 1st of next month), Bogotá time,
+starting when the interval closes. Only wiring here; the logic lives in quincena.cycle.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
+
+from quincena.config import DEEPSEEK_POOL
+
+# Requests one company's classify task keeps in flight; it holds exactly this many pool slots.
+REQUESTS_PER_TASK = int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
+
+
+@dag(
+    dag_id="quincena_cycle",
+    schedule=CronDataIntervalTimetable("0 0 1,16 * *", timezone="America/Bogota"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="America/Bogota"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["quincena", "deepseek"],
+    doc_md=__doc__,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+    params={
+        "cycle": Param(
+            "",
+            type="string",
+            pattern=r"^(|\d{4}-(0[1-9]|1[0-2])-Q[12])$",
+            title="Quincena",
+            description="e.g. 2026-11-Q1 (1st-15th) or 2026-11-Q2 (16th-end); empty = this run's data interval",
+        ),
+        "companies": Param(
+            [], type="array", items={"type": "string"}, title="Companies",
+            description="NITs without check digit, one per line; empty = every active company",
+        ),
+        "dry_run": Param(False, type="boolean", title="Dry run", description="ingest and plan only: no DeepSeek calls"),
+        "model": Param("", type="string", title="Model", description="empty = the deepseek_default connection's model"),
+        "invoices_per_request": Param(
+            8, type="integer", minimum=1, maximum=40, title="Invoices per request",
+            description="invoices of ONE company sent together in a request",
+        ),
+    },
+)  # fmt: skip
+def quincena_cycle():
+    @task
+    def plan() -> dict:
+        from quincena import cycle
+
+        context = get_current_context()
+        return cycle.resolve_cycle(
+            context.get("data_interval_start"), context.get("data_interval_end"), dict(context["params"])
+        )
+
+    @task
+    def targets(cycle_plan: dict) -> list[dict]:
+        from quincena import cycle
+
+        return cycle.company_targets(cycle_plan)
+
+    @task_group(group_id="company")
+    def company(target: dict):
+        @task
+        def ingest(target: dict) -> dict:
+            from quincena import cycle
+
+            return cycle.ingest(target)
+
+        @task(pool=DEEPSEEK_POOL, pool_slots=REQUESTS_PER_TASK)
+        def classify(target: dict, ingested: dict) -> dict:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from quincena import classifier, cycle
+
+            try:
+                return cycle.classify(target, concurrency=REQUESTS_PER_TASK)
+            except classifier.ClassificationHalted as exc:
+                if not exc.retryable:  # 402 or no usable key: retrying cannot help, a person must act
+                    raise AirflowFailException(str(exc)) from exc
+                raise
+
+        @task
+        def store_entries(target: dict, classified: dict) -> dict:
+            from quincena import cycle
+
+            return cycle.store_entries(target)
+
+        @task
+        def summarize(target: dict, stored: dict) -> dict:
+            from quincena import cycle
+
+            return cycle.summarize(target)
+
+        summarize(target, store_entries(target, classify(target, ingest(target))))
+
+    @task(trigger_rule="all_done")
+    def aggregate_costs(cycle_plan: dict) -> dict:
+        from quincena import cycle
+
+        return cycle.aggregate(cycle_plan)
+
+    @task
+    def check_complete(summary: dict) -> None:
+        from quincena import cycle
+
+        cycle.check_complete(summary)
+
+    cycle_plan = plan()
+    groups = company.expand(target=targets(cycle_plan))
+    summary = aggregate_costs(cycle_plan)
+    groups >> summary
+    check_complete(summary)
+
+
+quincena_cycle()

@@ -1,0 +1,51 @@
+-- Per company of a cycle: invoice outcomes, classification sources, and the EXACT cost of the
+-- calls made for it (every call knows its company: one company per prompt).
+WITH inv AS (
+    SELECT company_nit,
+           count(*) AS invoices,
+           count(*) FILTER (WHERE status = 'classified') AS classified,
+           count(*) FILTER (WHERE status = 'review') AS review,
+           count(*) FILTER (WHERE status = 'pending') AS pending
+    FROM invoices WHERE cycle_id = %(cycle_id)s AND company_nit = ANY(%(companies)s)
+    GROUP BY company_nit
+), cls AS (
+    SELECT company_nit,
+           count(*) FILTER (WHERE source = 'memory') AS memory_lines,
+           count(*) FILTER (WHERE source = 'model') AS model_lines
+    FROM classifications WHERE cycle_id = %(cycle_id)s AND company_nit = ANY(%(companies)s)
+    GROUP BY company_nit
+), q AS (
+    SELECT company_nit, count(*) AS quarantined_files
+    FROM ingested_files WHERE outcome = 'quarantined' AND company_nit = ANY(%(companies)s)
+    GROUP BY company_nit
+), calls AS (
+    SELECT company_nit,
+           count(*) AS calls,
+           count(*) FILTER (WHERE outcome = 'ok') AS ok_calls,
+           count(*) FILTER (WHERE outcome = 'rate_limited') AS rate_limited,
+           count(*) FILTER (WHERE outcome NOT IN ('ok', 'rate_limited')) AS failed_calls,
+           coalesce(sum(prompt_cache_hit_tokens), 0) AS prompt_cache_hit_tokens,
+           coalesce(sum(prompt_cache_miss_tokens), 0) AS prompt_cache_miss_tokens,
+           coalesce(sum(completion_tokens), 0) AS completion_tokens,
+           coalesce(sum(cost_usd), 0) AS cost_usd
+    FROM api_calls WHERE cycle_id = %(cycle_id)s AND company_nit = ANY(%(companies)s)
+    GROUP BY company_nit
+)
+SELECT c.nit AS member, c.name,
+       coalesce(inv.invoices, 0) AS invoices, coalesce(inv.classified, 0) AS classified,
+       coalesce(inv.review, 0) AS review, coalesce(inv.pending, 0) AS pending,
+       coalesce(q.quarantined_files, 0) AS quarantined_files,
+       coalesce(cls.memory_lines, 0) AS memory_lines, coalesce(cls.model_lines, 0) AS model_lines,
+       coalesce(calls.calls, 0) AS calls, coalesce(calls.ok_calls, 0) AS ok_calls,
+       coalesce(calls.rate_limited, 0) AS rate_limited, coalesce(calls.failed_calls, 0) AS failed_calls,
+       coalesce(calls.prompt_cache_hit_tokens, 0) AS prompt_cache_hit_tokens,
+       coalesce(calls.prompt_cache_miss_tokens, 0) AS prompt_cache_miss_tokens,
+       coalesce(calls.completion_tokens, 0) AS completion_tokens,
+       coalesce(calls.cost_usd, 0) AS cost_usd
+FROM companies c
+LEFT JOIN inv ON inv.company_nit = c.nit
+LEFT JOIN cls ON cls.company_nit = c.nit
+LEFT JOIN q ON q.company_nit = c.nit
+LEFT JOIN calls ON calls.company_nit = c.nit
+WHERE c.nit = ANY(%(companies)s)
+ORDER BY c.nit

@@ -1,0 +1,15 @@
+-- Classified invoices of a company that have no proposed entry yet, with what the entry needs.
+SELECT i.id, i.number, i.doc_type, i.supplier_name, i.line_extension_amount, i.tax_inclusive_amount,
+       i.allowance_total_amount, i.charge_total_amount,
+       (SELECT json_agg(json_build_object('account', c.account_code, 'amount', l.line_total::text)
+                        ORDER BY l.line_no)
+          FROM invoice_lines l JOIN classifications c ON c.invoice_line_id = l.id
+         WHERE l.invoice_id = i.id) AS lines,
+       (SELECT json_agg(json_build_object('kind', t.kind, 'scheme_id', t.scheme_id,
+                                          'amount', t.amount::text) ORDER BY t.kind, t.seq)
+          FROM invoice_taxes t WHERE t.invoice_id = i.id) AS taxes
+FROM invoices i
+WHERE i.company_nit = %(company_nit)s
+  AND i.status = 'classified'
+  AND NOT EXISTS (SELECT 1 FROM journal_lines j WHERE j.invoice_id = i.id)
+ORDER BY i.id

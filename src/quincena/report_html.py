@@ -1,0 +1,81 @@
+"""Self-contained HTML reports (inline CSS and SVG charts, no scripts, no network)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2933;max-width:1100px}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d9e2ec}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
+th,td{padding:.25rem .6rem;border-bottom:1px solid #e4e7eb}
+th{background:#f0f4f8;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.meta{color:#52606d;font-size:.9rem}.alert{background:#ffe3e3;border-left:4px solid #d64545;padding:.5rem 1rem}
+.ok{background:#e3f9e5;border-left:4px solid #3f9142;padding:.5rem 1rem}svg text{font-size:11px;fill:#334e68}
+"""
+
+Number = int | float | Decimal
+
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def bar_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[Number]], unit: str = "") -> str:
+    """A horizontal grouped bar chart as inline SVG; one colour per series."""
+    colours = ("#2680c2", "#f0b429", "#3f9142", "#d64545")
+    values = [float(v) for vs in series.values() for v in vs] or [0.0]
+    top = max(values) or 1.0
+    bar_h, gap, label_w, width = 12, 8, 180, 560
+    group_h = bar_h * len(series) + gap
+    height = 30 + group_h * len(labels) + 20
+    parts = [f'<svg role="img" aria-label="{esc(title)}" width="{label_w + width + 90}" height="{height}">']
+    parts.append(f'<text x="0" y="14" font-weight="bold">{esc(title)}</text>')
+    for i, label in enumerate(labels):
+        y0 = 30 + i * group_h
+        parts.append(f'<text x="0" y="{y0 + bar_h}">{esc(label[:28])}</text>')
+        for j, (name, vs) in enumerate(series.items()):
+            value = float(vs[i])
+            w = max(1.0, width * value / top) if value else 0.0
+            y = y0 + j * bar_h
+            parts.append(
+                f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{colours[j % 4]}">'
+                f"<title>{esc(name)}: {value:g}{esc(unit)}</title></rect>"
+            )
+            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}">{value:.4g}{esc(unit)}</text>')
+    legend_y = height - 6
+    for j, name in enumerate(series):
+        x = label_w + j * 160
+        parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" fill="{colours[j % 4]}"/>')
+        parts.append(f'<text x="{x + 14}" y="{legend_y}">{esc(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    if not rows:
+        return "<p class='meta'>(no rows)</p>"
+    columns = list(columns or rows[0].keys())
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = []
+    for row in rows:
+        cells = []
+        for c in columns:
+            value = row.get(c)
+            numeric = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+            cells.append(f"<td class='num'>{esc(value)}</td>" if numeric else f"<td>{esc(value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def page(title: str, subtitle: str, sections: Sequence[tuple[str, str]]) -> str:
+    """A whole HTML document; ``sections`` are (heading, already-escaped HTML) pairs."""
+    body = "".join(f"<h2>{esc(h)}</h2>{content}" for h, content in sections)
+    return (
+        "<!DOCTYPE html><html lang='es'><head><meta charset='utf-8'>"
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head>"
+        f"<body><h1>{esc(title)}</h1><p class='meta'>{esc(subtitle)}</p>{body}</body></html>"
+    )
