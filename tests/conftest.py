@@ -2,13 +2,22 @@
 
 import os
 import tempfile
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parents[1]
 
 # Before anything imports airflow: a throwaway home, no examples, no network.
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="quincena-airflow-")
-os.environ.setdefault("AIRFLOW_HOME", _AIRFLOW_HOME)
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(_REPO / "plugins")
+# Reports and inboxes of a test session never land in the developer's .local/.
+os.environ["QUINCENA_REPORTS"] = str(Path(_AIRFLOW_HOME) / "reports")
+os.environ["QUINCENA_INBOX"] = str(Path(_AIRFLOW_HOME) / "inbox")
 
 pytest_plugins = [
     "tests.fixtures.database",
+    "tests.fixtures.airflow",
 ]
