@@ -20,4 +20,5 @@ os.environ["QUINCENA_INBOX"] = str(Path(_AIRFLOW_HOME) / "inbox")
 pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.airflow",
+    "tests.fixtures.simulator",
 ]
