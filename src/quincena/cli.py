@@ -12,7 +12,7 @@ import importlib
 import logging
 import sys
 
-COMMAND_MODULES = ("quincena.commands",)
+COMMAND_MODULES = ("quincena.commands", "quincena.simulator.cli", "quincena.keys_cli")
 
 
 class UserError(Exception):
