@@ -12,7 +12,7 @@ import importlib
 import logging
 import sys
 
-COMMAND_MODULES = ("quincena.commands", "quincena.simulator.cli", "quincena.keys_cli")
+COMMAND_MODULES = ("quincena.commands", "quincena.simulator.cli", "quincena.keys_cli", "quincena.demo_cli")
 
 
 class UserError(Exception):
