@@ -1,0 +1,1 @@
+SELECT nit, dv, name, active FROM companies WHERE nit = %(nit)s
