@@ -139,14 +139,35 @@ def test_same_cufe_in_two_files_yields_one_invoice(inbox: Path) -> None:
     assert d.INVOICE_NUMBER in files["fv.xml"]["reason"]
 
 
-def test_byte_identical_copy_in_the_same_batch_is_skipped(inbox: Path) -> None:
+def test_byte_identical_copy_gets_its_own_row_without_parsing(inbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _put(inbox, "a/fv.xml", d.invoice_xml())
+    _put(inbox, "a/roto.xml", "<Invoice>")
+    ingest.ingest_company(NIT, inbox)
+    _put(inbox, "reenviados/fv-copia.xml", d.invoice_xml())  # the supplier sent the same e-mail again
+    _put(inbox, "reenviados/roto-copia.xml", "<Invoice>")
+    monkeypatch.setattr(ingest, "read_payloads", lambda *a, **k: pytest.fail("a copy was parsed"))
+
+    report = ingest.ingest_company(NIT, inbox)
+
+    assert (report.files_seen, report.skipped, report.duplicates, report.quarantined) == (4, 2, 1, 1)
+    files = _files()
+    assert len(files) == 4  # every file in the inbox has its row
+    assert files["fv-copia.xml"]["outcome"] == "duplicate"
+    assert files["fv-copia.xml"]["reason"] == f"byte-identical to {NIT}/a/fv.xml"
+    assert files["roto-copia.xml"]["reason_code"] == "malformed_xml"
+    assert files["roto-copia.xml"]["reason"].startswith(f"byte-identical to {NIT}/a/roto.xml: the file is not")
+    assert _counts()["invoices"] == 1
+    assert ingest.ingest_company(NIT, inbox).skipped == 4
+
+
+def test_byte_identical_copy_in_the_same_batch(inbox: Path) -> None:
     _put(inbox, "fv.xml", d.invoice_xml())
     _put(inbox, "reenviados/fv-copia.xml", d.invoice_xml())
 
     report = ingest.ingest_company(NIT, inbox)
 
-    assert (report.files_seen, report.ingested, report.skipped) == (2, 1, 1)
-    assert _counts()["files"] == 1
+    assert (report.files_seen, report.ingested, report.duplicates) == (2, 1, 1)
+    assert _counts()["files"] == 2 and _counts()["invoices"] == 1
 
 
 def test_bad_files_are_quarantined_and_the_batch_goes_on(inbox: Path, tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
--- One row per distinct file content per company; a concurrent or repeated insert gets no row back.
+-- One row per file (content and path) per company; a concurrent or repeated insert gets no row back.
 INSERT INTO ingested_files (company_nit, sha256, path, size_bytes, outcome, reason_code, reason, documents)
 VALUES (%(company_nit)s, %(sha256)s, %(path)s, %(size_bytes)s, %(outcome)s, %(reason_code)s, %(reason)s,
         %(documents)s)
-ON CONFLICT (company_nit, sha256) DO NOTHING
+ON CONFLICT (company_nit, sha256, path) DO NOTHING
 RETURNING id

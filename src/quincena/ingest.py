@@ -1,8 +1,9 @@
 """Ingest a company's inbox into PostgreSQL: one transaction per file, every file accounted for.
 
-``<inbox>/<company NIT digits>/**/*.xml|*.zip``. A file is identified by its sha256, so the same
-bytes twice are skipped without parsing; a CUFE already stored makes the file a ``duplicate``.
-Anything we refuse is kept as a ``quarantined`` row in ``ingested_files`` with a reason code.
+``<inbox>/<company NIT digits>/**/*.xml|*.zip``. A file is identified by its sha256 and path: the
+same file again is skipped without parsing; the same bytes at another path get a row of their own
+with the first copy's verdict, also without parsing; a CUFE already stored makes the file a
+``duplicate``. Anything we refuse is kept as a ``quarantined`` row with a reason code.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ class IngestReport:
     inbox: str
     cycle_id: str | None = None
     files_seen: int = 0
-    skipped: int = 0  # content already ingested (earlier run, or a byte-identical copy)
+    skipped: int = 0  # this very file (same bytes, same path) was recorded by an earlier run
     ingested: int = 0
-    duplicates: int = 0  # every document in the file was already stored (same CUFE)
+    duplicates: int = 0  # every document already stored (same CUFE), or a byte-identical copy
     quarantined: int = 0
     unreadable: int = 0  # could not even be read (permissions, vanished): no row, retried next run
     invoices_added: int = 0
@@ -70,6 +71,18 @@ class IngestReport:
 
 
 @dataclass(frozen=True)
+class _Seen:
+    """What the inbox already holds: every (sha256, path), and the first verdict per content."""
+
+    files: set[tuple[str, str]]
+    first: dict[str, dict[str, Any]]
+
+    def remember(self, sha256: str, path: str, outcome: str, code: str | None, reason: str | None) -> None:
+        self.files.add((sha256, path))
+        self.first.setdefault(sha256, {"path": path, "outcome": outcome, "reason_code": code, "reason": reason})
+
+
+@dataclass(frozen=True)
 class _File:
     path: Path
     relative: str  # as stored: relative to the inbox root
@@ -95,10 +108,12 @@ def ingest_company(company_nit: str, inbox_root: Path | None = None, cycle_id: s
     conn = db.connect()
     try:
         _require_company(nit, conn)
-        known = {row["sha256"] for row in db.query("ingest_known_hashes", {"company_nit": nit}, conn)}
+        seen = _Seen(set(), {})
+        for row in db.query("ingest_known_hashes", {"company_nit": nit}, conn):
+            seen.remember(row["sha256"], row["path"], row["outcome"], row["reason_code"], row["reason"])
         for path in _inbox_files(root / nit):
             report.files_seen += 1
-            _ingest_path(path, root, nit, known, conn, report)
+            _ingest_path(path, root, nit, seen, conn, report)
     finally:
         conn.close()
     log.info(
@@ -136,30 +151,52 @@ def _inbox_files(directory: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
 
 
-def _ingest_path(path: Path, root: Path, nit: str, known: set[str], conn, report: IngestReport) -> None:
+def _ingest_path(path: Path, root: Path, nit: str, seen: _Seen, conn, report: IngestReport) -> None:
     try:
         file = _identify(path, root)
     except OSError as exc:
         report.unreadable += 1
         log.warning("cannot read %s: %s", path, exc)
         return
-    if file.sha256 in known:
+    if (file.sha256, file.relative) in seen.files:
         report.skipped += 1
         return
-    known.add(file.sha256)  # a byte-identical copy later in this batch is skipped too
+    if file.sha256 in seen.first:
+        _record_copy(file, nit, seen, conn, report)
+        return
     try:
         payloads = read_payloads(file.path, file.relative, config.max_file_bytes())
         parsed = parse_payloads(payloads)
         _check_customer(parsed, nit)
     except RejectedDocument as exc:
-        _quarantine(file, nit, exc.code, exc.reason, conn, report)
+        if _quarantine(file, nit, exc.code, exc.reason, conn, report):
+            seen.remember(file.sha256, file.relative, "quarantined", exc.code, exc.reason)
         return
     except OSError as exc:
-        known.discard(file.sha256)
         report.unreadable += 1
         log.warning("cannot read %s: %s", path, exc)
         return
-    _store(file, nit, parsed, conn, report)
+    recorded = _store(file, nit, parsed, conn, report)
+    if recorded:
+        seen.remember(file.sha256, file.relative, *recorded)
+
+
+def _record_copy(file: _File, nit: str, seen: _Seen, conn, report: IngestReport) -> None:
+    """Same bytes as a file already recorded: same verdict, no parsing, a row of its own."""
+    first = seen.first[file.sha256]
+    seen.files.add((file.sha256, file.relative))
+    if first["outcome"] == "quarantined":
+        reason = f"byte-identical to {first['path']}: {first['reason']}"
+        _quarantine(file, nit, first["reason_code"], reason, conn, report)
+        return
+    reason = f"byte-identical to {first['path']}"
+    with db.transaction(conn) as cur:
+        cur.execute(db.load_sql("ingest_file_insert"), _file_row(file, nit, "duplicate", 0, "same_file", reason))
+        inserted = cur.fetchone() is not None
+    if inserted:
+        report.duplicates += 1
+    else:
+        report.skipped += 1
 
 
 def _identify(path: Path, root: Path) -> _File:
@@ -209,31 +246,39 @@ def _file_row(file: _File, nit: str, outcome: str, documents: int, code: str | N
     }
 
 
-def _quarantine(file: _File, nit: str, code: str, reason: str, conn, report: IngestReport) -> None:
+def _quarantine(file: _File, nit: str, code: str, reason: str, conn, report: IngestReport) -> bool:
     with db.transaction(conn) as cur:
         cur.execute(db.load_sql("ingest_file_insert"), _file_row(file, nit, "quarantined", 0, code, reason))
         inserted = cur.fetchone() is not None
-    if not inserted:  # another worker recorded the same bytes meanwhile
+    if not inserted:  # another worker recorded this file meanwhile
         report.skipped += 1
-        return
+        return False
     report.quarantined += 1
     report.quarantine_reasons[code] = report.quarantine_reasons.get(code, 0) + 1
     report.quarantined_files.append({"path": file.relative, "reason_code": code, "reason": reason})
     log.warning("quarantined %s: %s (%s)", file.relative, reason, code)
+    return True
 
 
-def _store(file: _File, nit: str, parsed: list[tuple[XmlPayload, DianDocument]], conn, report: IngestReport) -> None:
-    """Write the file row and its new documents in one transaction; a database refusal quarantines it."""
+_Recorded = tuple[str, str | None, str | None]  # outcome, reason code, reason
+
+
+def _store(file: _File, nit: str, parsed: list[tuple[XmlPayload, DianDocument]], conn, report) -> _Recorded | None:
+    """Write the file row and its new documents in one transaction; a database refusal quarantines it.
+
+    Returns what was recorded, or None when another worker recorded the file first.
+    """
     try:
         with db.transaction(conn) as cur:
             counts = _store_in(cur, file, nit, parsed)
     except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
         reason = f"the database refused a value: {str(exc).splitlines()[0]}"
-        _quarantine(file, nit, "missing_field", reason, conn, report)
-        return
+        if _quarantine(file, nit, "missing_field", reason, conn, report):
+            return "quarantined", "missing_field", reason
+        return None
     if counts is None:
         report.skipped += 1
-        return
+        return None
     added, lines, cycles = counts
     if added:
         report.ingested += 1
@@ -244,6 +289,7 @@ def _store(file: _File, nit: str, parsed: list[tuple[XmlPayload, DianDocument]],
     for cycle_id, n in cycles.items():
         report.cycles[cycle_id] = report.cycles.get(cycle_id, 0) + n
     report.invoices_in_cycle += cycles.get(report.cycle_id or "", 0)
+    return ("ingested", None, None) if added else ("duplicate", "duplicate", None)
 
 
 def _store_in(cur, file: _File, nit: str, parsed) -> tuple[int, int, Counter] | None:
