@@ -138,7 +138,7 @@ class SimulatorState:
     def balance(self) -> Decimal:
         with self._lock:
             limit = self.config.spend_limit_usd
-            return (UNLIMITED_BALANCE if limit is None else limit) - self.spend
+            return max(Decimal(0), (UNLIMITED_BALANCE if limit is None else limit) - self.spend)
 
     def admit(self) -> Admission:
         """Take a concurrency slot, or raise RequestError(429/500/503) without one."""
@@ -513,7 +513,10 @@ class SimulatorHandle:
         self.state = server.state
         host, port = server.server_address[:2]
         self.base_url = f"http://{host}:{port}"
-        self._thread = threading.Thread(target=server.serve_forever, name="deepseek-simulator", daemon=True)
+        # A short poll interval makes stop() prompt (serve_forever checks for shutdown between polls).
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="deepseek-simulator", daemon=True
+        )
         self._thread.start()
 
     def stats(self) -> dict[str, Any]:
