@@ -384,9 +384,12 @@ def test_get_balance(simulator, deepseek_conn) -> None:
 
 def test_provider_registers_the_connection_form() -> None:
     from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
-    manager = ProvidersManager()
-    assert manager.hooks["deepseek"].hook_class_name == "deepseek_provider.hooks.deepseek.DeepSeekHook"
+    hook_info = ProvidersManagerTaskRuntime().hooks["deepseek"]
+    assert hook_info.hook_class_name == "deepseek_provider.hooks.deepseek.DeepSeekHook"
+    assert hook_info.connection_testable  # the UI's Test button calls get_balance
+    manager = ProvidersManager()  # the UI form metadata lives in core's manager
     behaviour = manager.field_behaviours["deepseek"]
     assert behaviour["relabeling"]["host"] == "Base URL" and "login" in behaviour["hidden_fields"]
     assert {"extra__deepseek__api_keys", "extra__deepseek__deadline", "extra__deepseek__price_table"} <= set(
