@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from quincena import dian
+from quincena.cli import main as cli_main
 from quincena.dian import RejectedDocument, TaxAmount
 from tests.fixtures import dian_docs as d
 
@@ -262,3 +263,39 @@ def test_document_to_dict_is_exact_json() -> None:
         "percent": "15.00",
     }
     assert data["supplier"]["nit"] == "860034313"
+
+
+def test_parse_cli_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ad.zip"
+    path.write_bytes(d.zip_bytes({"ad.xml": d.attached_xml(d.invoice_xml()).encode(), "ad.pdf": d.PDF}))
+    assert cli_main(["parse", str(path)]) == 0
+    output = json.loads(capsys.readouterr().out)
+    assert output["file"] == str(path)
+    (document,) = output["documents"]
+    assert document["cufe"] == d.CUFE
+    assert document["totals"]["tax_inclusive"] == "1689285.79"
+    assert document["dian_response_code"] == "02"
+
+
+@pytest.mark.parametrize(
+    ("content", "hint"),
+    [
+        (d.BILLION_LAUGHS, "[hostile_xml]"),
+        ("<Invoice>", "[malformed_xml]"),
+        ("<nomina/>", "[not_dian]"),
+    ],
+)
+def test_parse_cli_rejects_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], content, hint) -> None:
+    path = tmp_path / "bad.xml"
+    path.write_text(content, encoding="utf-8")
+    assert cli_main(["parse", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"quincena parse: {path}: ")
+    assert hint in captured.err
+    assert captured.err.count("\n") == 1
+
+
+def test_parse_cli_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["parse", str(tmp_path / "nada.xml")]) == 2
+    assert "no such file" in capsys.readouterr().err

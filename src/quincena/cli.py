@@ -12,7 +12,13 @@ import importlib
 import logging
 import sys
 
-COMMAND_MODULES = ("quincena.commands", "quincena.simulator.cli", "quincena.keys_cli", "quincena.demo_cli")
+COMMAND_MODULES = (
+    "quincena.commands",
+    "quincena.simulator.cli",
+    "quincena.keys_cli",
+    "quincena.demo_cli",
+    "quincena.ingest_cli",
+)
 
 
 class UserError(Exception):
