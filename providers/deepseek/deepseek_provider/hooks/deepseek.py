@@ -328,8 +328,10 @@ class DeepSeekHook(BaseHook):
                 context=context,
             )
         )
-        log.debug("DeepSeek call %s attempt %d key %s: %s in %d ms", state.call_id, state.attempts, key,
-                  error.outcome if error else "ok", latency_ms)  # fmt: skip
+        outcome = error.outcome if error else "ok"
+        log.debug(
+            "DeepSeek call %s attempt %d key %s: %s in %d ms", state.call_id, state.attempts, key, outcome, latency_ms
+        )
         if error is not None:
             raise error
         assert answer is not None
