@@ -33,9 +33,19 @@ log = logging.getLogger(__name__)
 DAG_ID = "quincena_cycle"
 LOOPBACK = "127.0.0.1"
 DEMO_KEY_NAMES = tuple(f"contab-{n}" for n in range(1, 6))
-AIRFLOW = "airflow"
 SIMULATOR = "simulator"
-COMPONENTS = (AIRFLOW, SIMULATOR)  # stop order: Airflow first, so no task is left calling the simulator
+API_SERVER = "airflow-api-server"
+# Airflow's four components, what `airflow standalone` runs, started one by one so the scheduler and
+# the triggerer can skip their log servers: those listen on every interface, and with LocalExecutor
+# the api-server reads task logs from the local disk anyway.
+AIRFLOW_COMPONENTS: dict[str, list[str]] = {
+    API_SERVER: ["api-server"],
+    "airflow-scheduler": ["scheduler", "--skip-serve-logs"],
+    "airflow-dag-processor": ["dag-processor"],
+    "airflow-triggerer": ["triggerer", "--skip-serve-logs"],
+}
+# Stop order: the scheduler first (no new task starts), the simulator last (no task is left calling it).
+COMPONENTS = ("airflow-scheduler", "airflow-triggerer", "airflow-dag-processor", API_SERVER, SIMULATOR)
 TERMINAL_STATES = frozenset({"success", "failed"})
 # Two cores: more task processes than this only queue on the CPU (each one is a Python + Airflow import).
 PARALLELISM = 8
@@ -227,24 +237,29 @@ def running(paths: DemoPaths, name: str) -> Managed | None:
     return managed if managed and managed.alive() else None
 
 
-def terminate(managed: Managed, grace_s: float = 30.0) -> int:
-    """SIGTERM the whole group, SIGKILL what is left after ``grace_s``; returns how many processes it had."""
+def terminate(groups: list[Managed], grace_s: float = 20.0) -> dict[str, tuple[int, int]]:
+    """SIGTERM every process of the groups at once, SIGKILL what is left after ``grace_s``.
+
+    All at once, so slow shutdowns overlap instead of adding up. Returns, per group,
+    (processes found, processes that needed SIGKILL).
+    """
     import psutil
 
-    procs = managed.processes()
-    for proc in procs:
-        with suppress(psutil.Error):
-            proc.send_signal(signal.SIGTERM)
-    _, left = psutil.wait_procs(procs, timeout=grace_s)
-    for proc in left:
+    found = {m.name: m.processes() for m in groups}
+    for procs in found.values():
+        for proc in procs:
+            with suppress(psutil.Error):
+                proc.send_signal(signal.SIGTERM)
+    everyone = [proc for procs in found.values() for proc in procs]
+    _, left = psutil.wait_procs(everyone, timeout=grace_s)
+    stubborn = {proc.pid for proc in left}
+    # Late children (a task process forked while we signalled) are still in the groups: kill them too.
+    late = [proc for m in groups for proc in m.processes()]
+    for proc in [*left, *late]:
         with suppress(psutil.Error):
             proc.kill()
-    psutil.wait_procs(left, timeout=10)
-    # Late children (a task process forked while we signalled) are still in the group.
-    for proc in managed.processes():
-        with suppress(psutil.Error):
-            proc.kill()
-    return len(procs)
+    psutil.wait_procs([*left, *late], timeout=10)
+    return {name: (len(procs), sum(p.pid in stubborn for p in procs)) for name, procs in found.items()}
 
 
 def port_in_use(port: int) -> bool:
@@ -389,18 +404,20 @@ def start_simulator(paths: DemoPaths, settings: DemoSettings, env: dict[str, str
         )
     demo_keys(paths)
     managed = spawn(paths, SIMULATOR, simulator_argv(paths, settings), env)
-    wait_for_component(paths, managed, "the simulator", lambda: simulator_healthy(settings), 30)
+    wait_for_component(paths, [managed], "the simulator", lambda: simulator_healthy(settings), 30)
     return managed
 
 
 def wait_for_component(
-    paths: DemoPaths, managed: Managed, what: str, check: Callable[[], Any], timeout_s: float
+    paths: DemoPaths, components: list[Managed], what: str, check: Callable[[], Any], timeout_s: float
 ) -> Any:
-    """Wait for ``check``, failing at once (with its log) if the process died meanwhile."""
+    """Wait for ``check``, failing at once (with its log) if one of the processes died meanwhile."""
 
     def checked() -> Any:
-        if not managed.alive():
-            raise DemoError(f"{what} exited; {paths.log_file(managed.name)} ends:\n{log_tail(paths, managed.name)}")
+        for managed in components:
+            if not managed.alive():
+                tail = log_tail(paths, managed.name)
+                raise DemoError(f"{managed.name} exited; {paths.log_file(managed.name)} ends:\n{tail}")
         return check()
 
     return wait_for(what, checked, timeout_s)
@@ -482,15 +499,12 @@ def airflow_env(paths: DemoPaths, settings: DemoSettings, firm_db_uri: str) -> d
     return env
 
 
-def start_airflow(paths: DemoPaths, settings: DemoSettings, env: dict[str, str]) -> Managed:
-    if managed := running(paths, AIRFLOW):
-        return managed
-    if port_in_use(settings.api_port):
-        raise DemoError(
-            f"port {settings.api_port} is busy (another Airflow?): stop it, or run the demo on another port "
-            "with --api-port / QUINCENA_DEMO_API_PORT"
-        )
-    return spawn(paths, AIRFLOW, [*airflow_cli(), "standalone"], env)
+def start_airflow(paths: DemoPaths, env: dict[str, str]) -> list[Managed]:
+    """Start whichever of the four components is not running (a re-run restarts only what died)."""
+    return [
+        running(paths, name) or spawn(paths, name, [*airflow_cli(), *args], env)
+        for name, args in AIRFLOW_COMPONENTS.items()
+    ]
 
 
 # -- Airflow's REST API -----------------------------------------------------------------------------
@@ -592,6 +606,8 @@ class StartResult:
 def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -> StartResult:
     paths = DemoPaths.default()
     paths.make()
+    # This process imports Airflow too (PostgresHook): keep it in the demo's home, not ~/airflow.
+    os.environ["AIRFLOW_HOME"] = str(paths.airflow_home)
     began = time.monotonic()
     check_ports_or_ours(paths, settings)
     say(f"embedded PostgreSQL under {paths.local / 'pgdata'} (databases quincena, airflow)")
@@ -608,9 +624,11 @@ def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -
     run_logged(paths, "airflow-setup", [*airflow_cli(), "db", "migrate"], env, "airflow db migrate")
     pools = str(config.include_dir() / "pools.json")
     run_logged(paths, "airflow-setup", [*airflow_cli(), "pools", "import", pools], env, "airflow pools import")
-    say(f"starting Airflow (standalone, LocalExecutor) on {settings.ui_url}; logs in {paths.logs}")
-    airflow = start_airflow(paths, settings, env)
-    wait_for_component(paths, airflow, "the Airflow api-server and scheduler", lambda: airflow_ready(settings), 240)
+    say(f"starting Airflow: api-server, scheduler (LocalExecutor), dag-processor, triggerer; logs in {paths.logs}")
+    airflow = start_airflow(paths, env)
+    wait_for_component(
+        paths, airflow, f"Airflow to be healthy on {settings.api_url}", lambda: airflow_ready(settings), 240
+    )
     password = wait_for("the admin password file", lambda: admin_password(paths), 60)
     api = AirflowApi(settings.api_url, "admin", password)
     wait_for_component(paths, airflow, "the dag-processor to load quincena_cycle", lambda: dag_parsed(api), 180)
@@ -629,7 +647,7 @@ def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -
 def check_ports_or_ours(paths: DemoPaths, settings: DemoSettings) -> None:
     """Fail before touching anything when a port is taken by something that is not this demo."""
     for name, port, flag in (
-        (AIRFLOW, settings.api_port, "--api-port"),
+        (API_SERVER, settings.api_port, "--api-port"),
         (SIMULATOR, settings.simulator_port, "--simulator-port"),
     ):
         if not running(paths, name) and port_in_use(port):
@@ -662,15 +680,15 @@ def stop() -> list[str]:
     from quincena import embedded
 
     paths = DemoPaths.default()
+    groups = [m for name in COMPONENTS if (m := read_managed(paths, name))]
     stopped: list[str] = []
-    for name in COMPONENTS:
-        managed = read_managed(paths, name)
-        if managed is None:
-            continue
-        count = terminate(managed)
+    outcome = terminate(groups)
+    for managed in groups:
+        paths.pid_file(managed.name).unlink(missing_ok=True)
+    for name, (count, killed) in outcome.items():
         if count:
-            stopped.append(f"{name} (process group {managed.pid}, {count} processes)")
-        paths.pid_file(name).unlink(missing_ok=True)
+            forced = f", {killed} killed after the grace period" if killed else ""
+            stopped.append(f"{name} ({count} process{'es' if count > 1 else ''}{forced})")
     if embedded.stop():
         stopped.append(f"embedded PostgreSQL ({embedded.data_dir()})")
     return stopped
@@ -683,12 +701,12 @@ def status() -> Iterator[str]:
     settings = started_settings(paths) or DemoSettings.resolve()
     for name in COMPONENTS:
         managed = running(paths, name)
-        yield f"{name:10} " + (
+        yield f"{name:22} " + (
             f"running (pid {managed.pid}, {len(managed.processes())} processes)" if managed else "stopped"
         )
     pg_running = (embedded.data_dir() / "postmaster.pid").exists()
-    yield f"{'postgresql':10} " + (f"running ({embedded.data_dir()})" if pg_running else "stopped")
-    if running(paths, AIRFLOW):
+    yield f"{'postgresql':22} " + (f"running ({embedded.data_dir()})" if pg_running else "stopped")
+    if running(paths, API_SERVER):
         yield from run_status(paths, settings)
 
 
@@ -703,11 +721,11 @@ def started_settings(paths: DemoPaths) -> DemoSettings | None:
 def run_status(paths: DemoPaths, settings: DemoSettings) -> Iterator[str]:
     try:
         parts = health(settings)
-        yield "health     " + ", ".join(f"{k} {v.get('status')}" for k, v in parts.items() if isinstance(v, dict))
+        yield f"{'health':22} " + ", ".join(f"{k} {v.get('status')}" for k, v in parts.items() if isinstance(v, dict))
         password = admin_password(paths)
         if password:
             run = AirflowApi(settings.api_url, "admin", password).dag_run(DAG_ID, settings.run_id)
             state = run["state"] if run else "not triggered"
-            yield f"{'run':10} {settings.run_id}: {state}  ({settings.ui_url}/dags/{DAG_ID}/runs/{settings.run_id})"
+            yield f"{'run':22} {settings.run_id}: {state}  ({settings.ui_url}/dags/{DAG_ID}/runs/{settings.run_id})"
     except Exception as exc:  # status must report, not crash, while components start or stop
-        yield f"health     unavailable ({type(exc).__name__}) on {settings.api_url}"
+        yield f"{'health':22} unavailable ({type(exc).__name__}) on {settings.api_url}"
