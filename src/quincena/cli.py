@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "quincena.keys_cli",
     "quincena.demo_cli",
     "quincena.ingest_cli",
+    "quincena.reconcile_cli",
 )
 
 
