@@ -187,7 +187,29 @@ def test_never_start_ends_when_the_client_leaves(simulator) -> None:
     deadline = time.monotonic() + 5
     while simulator.stats()["in_flight"] and time.monotonic() < deadline:
         threading.Event().wait(0.02)
-    assert simulator.stats()["in_flight"] == 0 and simulator.stats()["disconnects"] == 1
+    stats = simulator.stats()
+    assert stats["in_flight"] == 0 and stats["disconnects"] == 1
+    assert stats["abandoned_per_key"] == {"sim-key-1": 1} and stats["requests_per_key"] == {}
+
+
+def test_a_client_leaving_a_held_request_is_abandoned_not_answered_nor_billed(simulator) -> None:
+    """So a killed worker's ledger still matches requests_per_key: it never saw this answer."""
+    simulator.configure(latency_ms=300, latency_sd_ms=0, keepalive_interval_s=0.02)
+    body = {"model": "deepseek-v4-flash", "messages": [{"role": "user", "content": "x"}]}
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    response = requests.post(
+        simulator.base_url + "/chat/completions", json=body, headers=headers, stream=True, timeout=5
+    )
+    assert response.raw.read1(16).strip() == b""
+    response.close()
+    deadline = time.monotonic() + 5
+    while simulator.stats()["in_flight"] and time.monotonic() < deadline:
+        threading.Event().wait(0.02)
+    stats = simulator.stats()
+    assert stats["abandoned_per_key"] == {"sim-key-1": 1} and stats["requests_per_key"] == {}
+    assert stats["spend_usd"] == "0" and stats["tokens"] == {}
+    assert _chat(simulator.base_url).status_code == 200
+    assert simulator.stats()["requests_per_key"] == {"sim-key-1": 1}
 
 
 def test_off_catalog_rate_answers_accounts_outside_the_puc(simulator) -> None:

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,7 +63,8 @@ class SimulatorState:
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
-        self.requests_per_key: Counter[str] = Counter()
+        self.requests_per_key: Counter[str] = Counter()  # answers delivered (errors included)
+        self.abandoned_per_key: Counter[str] = Counter()  # admitted, but the client left first
         self.status_counts: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.tokens: Counter[str] = Counter()
@@ -99,6 +101,7 @@ class SimulatorState:
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
                 "requests_per_key": dict(self.requests_per_key),
+                "abandoned_per_key": dict(self.abandoned_per_key),
                 "status_counts": dict(self.status_counts),
                 "faults": dict(self.faults),
                 "tokens": dict(self.tokens),
@@ -111,6 +114,11 @@ class SimulatorState:
     def count(self, what: str, n: int = 1) -> None:
         with self._lock:
             setattr(self, what, getattr(self, what) + n)
+
+    def abandoned(self, key_name: str) -> None:
+        """Count a request whose client left before its answer was delivered."""
+        with self._lock:
+            self.abandoned_per_key[key_name] += 1
 
     def answered(self, key_name: str | None, status: int) -> None:
         """Count a request the client got an answer to (or started to get, for held requests)."""
@@ -315,24 +323,32 @@ class _Handler(BaseHTTPRequestHandler):
             state.release()
 
     def _answer(self, key_name: str, body: dict[str, Any], admission: Admission) -> None:
+        """Answer after the latency; count the request answered only if the client got the answer.
+
+        A client that left first (killed, or gave up on its own timeout) is counted as abandoned, and
+        is not billed: so a client's ledger matches requests_per_key even when its process is killed.
+        """
         state = self.server.state
+        cfg = state.config
+
+        def completion() -> bytes:
+            return self._completion(body, admission.fault)
+
         if admission.fault == "never_start":
+            delivered = self._hold(cfg.max_hold_s, None)
+        elif admission.latency_s >= cfg.keepalive_interval_s:
+            delivered = self._hold(admission.latency_s, completion)
+        else:
+            state.stopping.wait(admission.latency_s)
+            if self._peer_closed():
+                self._client_gone()
+                delivered = False
+            else:
+                delivered = self._send(200, completion())
+        if delivered:
             state.answered(key_name, 200)
-            self._hold(state.config.max_hold_s, None)
-            return
-        held = admission.latency_s >= state.config.keepalive_interval_s
-        if held:
-            state.answered(key_name, 200)  # the client has its 200 and waits for the body
-            self._hold(admission.latency_s, self._completion(body, admission.fault))
-            return
-        state.stopping.wait(admission.latency_s)
-        if self._peer_closed():
-            # The client went away (killed, gave up) before the answer existed: it never saw this
-            # request complete, so neither is it counted nor billed.
-            self._client_gone()
-            return
-        state.answered(key_name, 200)
-        self._send(200, self._completion(body, admission.fault))
+        else:
+            state.abandoned(key_name)
 
     def _completion(self, body: dict[str, Any], fault: str) -> bytes:
         state = self.server.state
@@ -437,7 +453,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
         self._send(status, _dumps(body), headers)
 
-    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> bool:
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -446,13 +462,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
+            return True
         except OSError:
             self._client_gone()
+            return False
 
-    def _hold(self, seconds: float, payload: bytes | None) -> None:
+    def _hold(self, seconds: float, payload: Callable[[], bytes] | None) -> bool:
         """200 at once, then a blank line every keepalive interval; the body (if any) after ``seconds``.
 
-        With no payload the request never starts: the connection closes without a body.
+        With no payload the request never starts: after ``seconds`` the connection closes without a
+        body. Returns whether the client was still there at the end.
         """
         state = self.server.state
         end = time.monotonic() + seconds
@@ -467,13 +486,18 @@ class _Handler(BaseHTTPRequestHandler):
                 if time.monotonic() < end:
                     self._chunk(b"\n")
                     state.count("keepalive_lines")
+            if self._peer_closed():
+                self._client_gone()
+                return False
             if payload is None or state.stopping.is_set():
-                self.close_connection = True
-                return
-            self._chunk(payload)
+                self.close_connection = True  # hang up without a body, as DeepSeek does after its hold
+                return True
+            self._chunk(payload())
             self.wfile.write(b"0\r\n\r\n")
+            return True
         except OSError:
             self._client_gone()
+            return False
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
