@@ -477,8 +477,10 @@ def write_airflow_cfg(paths: DemoPaths, options: dict[str, dict[str, str]]) -> P
 def airflow_env(paths: DemoPaths, settings: DemoSettings, firm_db_uri: str) -> dict[str, str]:
     """Environment of every Airflow process: its home, our two connections, the venv first on PATH.
 
-    Inherited AIRFLOW__* / AIRFLOW_CONN_* are dropped so the demo's airflow.cfg is what runs.
+    Inherited AIRFLOW__* / AIRFLOW_CONN_* are dropped so the demo's airflow.cfg is what runs; the one
+    exception is AIRFLOW_CONN_DEEPSEEK_DEFAULT, the documented switch to a real DeepSeek account.
     """
+    real_account = os.environ.get("AIRFLOW_CONN_DEEPSEEK_DEFAULT")
     env = {
         k: v
         for k, v in os.environ.items()
@@ -494,7 +496,7 @@ def airflow_env(paths: DemoPaths, settings: DemoSettings, firm_db_uri: str) -> d
         QUINCENA_LOCAL=str(paths.local),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         AIRFLOW_CONN_QUINCENA_DB=firm_db_uri,
-        AIRFLOW_CONN_DEEPSEEK_DEFAULT=json.dumps(deepseek),
+        AIRFLOW_CONN_DEEPSEEK_DEFAULT=real_account or json.dumps(deepseek),
     )
     return env
 
@@ -617,6 +619,8 @@ def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -
     say(f"sample invoices: {settings.companies} companies x {settings.invoices} for {settings.cycle}")
     if not generate_sample(paths, settings, env):
         say(f"  already generated in {config.inbox_dir()} (delete {paths.sample_stamp(settings)} to redo)")
+    if os.environ.get("AIRFLOW_CONN_DEEPSEEK_DEFAULT"):
+        say("DeepSeek: your AIRFLOW_CONN_DEEPSEEK_DEFAULT (a real account: the run costs real money)")
     say(f"DeepSeek simulator on {settings.simulator_url} (5 demo keys, ~1.2 s latency, some 429s)")
     start_simulator(paths, settings, env)
     write_airflow_cfg(paths, airflow_settings(paths, settings, uris["airflow"]))
