@@ -135,6 +135,7 @@ def test_price_change_is_told_apart_from_missing_calls(ledger, tmp_path) -> None
     cost = next(r for r in result.rows if r["key_name"] == "k2" and r["type"] == "cost_usd")
     assert cost["diff"] == Decimal("0.0060") and cost["diff_pct"] == Decimal("64.52")
     text = "\n".join(reconcile.describe(result))
+    assert "cost_usd export 0.0153 vs ledger 0.0093 (diff +0.006, +64.52%)" in text
     assert "PRICES CHANGED" in text and "output_tokens: DeepSeek charged 1.2/1M, our table says 0.6 / peak 1.2" in text
 
 

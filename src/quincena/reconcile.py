@@ -482,7 +482,7 @@ def describe(result: Reconciliation) -> list[str]:
         where = (group["utc_date"], group["key_name"], group["model"])
         head = f"{group['utc_date']} {group['key_name']} {group['model']}: {group['verdict'].upper()}"
         details = [
-            f"{r['type']} export {r['export']:f} vs ledger {r['ledger']:f} (diff {r['diff']:+f}"
+            f"{r['type']} export {_fmt(r['export'])} vs ledger {_fmt(r['ledger'])} (diff {r['diff'].normalize():+f}"
             + (f", {r['diff_pct']:+f}%)" if r["diff_pct"] is not None else ", not in ledger)")
             for r in result.rows
             if r["gap"] and (r["utc_date"], r["key_name"], r["model"]) == where
