@@ -59,14 +59,12 @@ def deepseek_weekly_health():
 
     @task
     def reconcile_exports(run_plan: dict) -> dict:
-        from decimal import Decimal
-
         from quincena import health, reconcile
 
         if not run_plan["reconcile"]:
             return {"folder": None, "files": []}
         out_dir = health.report_dir(health.Week.from_dict(run_plan["week"])) / "reconcile"
-        return reconcile.reconcile_folder(reconcile.default_exports_dir(), out_dir, Decimal("0.01"))
+        return reconcile.reconcile_folder(reconcile.default_exports_dir(), out_dir, reconcile.default_tolerance())
 
     @task
     def weekly_report(run_plan: dict, reconciliation: dict) -> dict:

@@ -228,6 +228,8 @@ def test_pool_advice_raises_when_latency_not_the_limit_binds() -> None:
     assert (
         "raise the deepseek pool (16 slots) to 20 slots" in health._pool_advice(quiet, 16, health.Thresholds())["text"]
     )
+    throttled = {"calls": 100, "rate_limited": 50, "p50_ms": 800.0}
+    assert "lower the deepseek pool (1 slots)." in health._pool_advice(throttled, 1, health.Thresholds())["text"]
     fast = {"calls": 1000, "rate_limited": 3, "p50_ms": 800.0}
     assert "keep the deepseek pool" in health._pool_advice(fast, 16, health.Thresholds())["text"]
 

@@ -302,3 +302,13 @@ def test_period_is_the_month_up_to_yesterday() -> None:
     assert named.period(today=date(2027, 1, 5)) == (date(2026, 11, 1), date(2026, 12, 1))
     assert named.period(today=date(2026, 11, 2)) == (date(2026, 11, 1), date(2026, 11, 4))  # never before its rows
     assert reconcile.UsageExport("usage.csv", rows).period() == (date(2026, 11, 3), date(2026, 11, 4))
+
+
+def test_dag_tolerance_comes_from_the_environment(monkeypatch) -> None:
+    monkeypatch.delenv("QUINCENA_RECONCILE_TOLERANCE", raising=False)
+    assert reconcile.default_tolerance() == Decimal("0.01")
+    monkeypatch.setenv("QUINCENA_RECONCILE_TOLERANCE", "0.05")
+    assert reconcile.default_tolerance() == Decimal("0.05")
+    monkeypatch.setenv("QUINCENA_RECONCILE_TOLERANCE", "5")
+    with pytest.raises(ValueError, match="must be in"):
+        reconcile.default_tolerance()

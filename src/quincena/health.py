@@ -774,7 +774,7 @@ def _pool_advice(total: Mapping[str, Any], slots: int | None, t: Thresholds) -> 
     pool = f"the deepseek pool ({slots} slots)" if slots else "the deepseek pool"
     if rate > t.max_429_rate:
         # Fewer requests in flight in proportion to the share that was throttled anyway.
-        suggested = max(1, min(slots - 1, math.floor(slots * (1 - rate)))) if slots else None
+        suggested = max(1, min(slots - 1, math.floor(slots * (1 - rate)))) if slots and slots > 1 else None
         target = f" to {suggested} slots" if suggested else ""
         return {
             "topic": "pool",

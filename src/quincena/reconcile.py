@@ -506,6 +506,20 @@ def default_exports_dir() -> Path:
     return Path(os.environ.get("QUINCENA_USAGE_EXPORTS", config.local_dir() / "usage_exports"))
 
 
+def default_tolerance() -> Decimal:
+    """Relative gap the DAG's reconciliation allows: QUINCENA_RECONCILE_TOLERANCE, default 1 %."""
+    import os
+
+    text = os.environ.get("QUINCENA_RECONCILE_TOLERANCE", "").strip() or "0.01"
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"QUINCENA_RECONCILE_TOLERANCE: not a number: {text!r}") from None
+    if not value.is_finite() or not 0 <= value < 1:
+        raise ValueError(f"QUINCENA_RECONCILE_TOLERANCE must be in [0, 1), got {text!r}")
+    return value
+
+
 def reconcile_folder(folder: Path, out_dir: Path, tolerance: Decimal = Decimal("0.01")) -> dict[str, Any]:
     """The DAG's optional step: reconcile every export dropped in ``folder`` (ZIP or amount CSV).
 
