@@ -245,6 +245,7 @@ def store(
     review with the reasons, and its valid lines are kept as proposals for the accountant.
     """
     classified = review = 0
+    memory_writes: list[tuple[str, dict[str, Any]]] = []
     with db.transaction() as cur:
         for invoice in invoices:
             for line in invoice.lines:
@@ -254,7 +255,7 @@ def store(
                 cur.execute(
                     db.load_sql("classification_insert"), _classification_row(company_nit, cycle_id, invoice, verdict)
                 )
-                _remember(cur, company_nit, invoice, line, verdict, memory_min_confidence)
+                memory_writes.extend(_memory_write(company_nit, invoice, line, verdict, memory_min_confidence))
             reasons = [problems[ln.line_id] for ln in invoice.lines if ln.line_id in problems]
             missing = [ln for ln in invoice.lines if ln.line_id not in verdicts and ln.line_id not in problems]
             if missing:
@@ -269,6 +270,10 @@ def store(
             if cur.rowcount:
                 classified += status == "classified"
                 review += status == "review"
+        # Concurrent batches of one company touch the same memory rows: taking their locks in one
+        # global order (and last, after the lines) is what keeps two transactions from deadlocking.
+        for name, params in sorted(memory_writes, key=lambda w: (w[1]["supplier_nit"], w[1]["description_key"])):
+            cur.execute(db.load_sql(name), params)
     return classified, review
 
 
@@ -287,19 +292,21 @@ def _classification_row(company_nit: str, cycle_id: str, invoice: Invoice, verdi
     }
 
 
-def _remember(cur, company_nit: str, invoice: Invoice, line: Line, verdict: Verdict, threshold: float) -> None:
+def _memory_write(
+    company_nit: str, invoice: Invoice, line: Line, verdict: Verdict, threshold: float
+) -> list[tuple[str, dict[str, Any]]]:
+    """The supplier-memory statement a verdict calls for (a hit count, a lesson, or nothing)."""
     key = {
         "company_nit": company_nit,
         "supplier_nit": invoice.supplier_nit,
         "description_key": description_key(line.description),
     }
     if verdict.source == "memory":
-        cur.execute(db.load_sql("memory_hit"), key)
-    elif verdict.confidence >= threshold:
-        cur.execute(
-            db.load_sql("memory_remember"),
-            {**key, "account": verdict.account, "confidence": round(verdict.confidence, 3), "source": "model"},
-        )
+        return [("memory_hit", key)]
+    if verdict.confidence >= threshold:
+        lesson = {**key, "account": verdict.account, "confidence": round(verdict.confidence, 3), "source": "model"}
+        return [("memory_remember", lesson)]
+    return []
 
 
 # --- memory --------------------------------------------------------------------------------------
