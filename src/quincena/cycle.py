@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from quincena import classifier, companies, config, costs, db, entries, periods
+from quincena import classifier, companies, config, costs, db, entries, periods, puc
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ def resolve_cycle(
 ) -> dict[str, Any]:
     """Which quincena and which companies this run processes, validated, and the run's settings."""
     db.migrate()  # cheap when current; keeps a fresh deployment from failing on a missing table
+    puc.sync_to_db()  # the catalog the answers are validated against must be the shipped one
     cycle_id = (params.get("cycle") or "").strip()
     if not cycle_id:
         if interval_start is None or interval_end is None:
