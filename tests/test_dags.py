@@ -12,7 +12,7 @@ BOGOTA = "America/Bogota"
 
 
 def test_dag_ids_are_the_contract(dagbag) -> None:
-    assert {"quincena_cycle"} <= set(dagbag.dag_ids)
+    assert {"quincena_cycle", "deepseek_weekly_health"} <= set(dagbag.dag_ids)
 
 
 def test_cycle_dag_shape(dagbag) -> None:
@@ -63,4 +63,4 @@ def test_dag_files_do_no_database_or_network_work_at_parse_time(tmp_path) -> Non
     }
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "quincena_cycle" in result.stdout
+    assert "quincena_cycle" in result.stdout and "deepseek_weekly_health" in result.stdout
