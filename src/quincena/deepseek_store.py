@@ -7,6 +7,7 @@ health live in table ``api_keys``; every HTTP attempt becomes one ``api_calls`` 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import asdict
 from typing import Any
@@ -19,6 +20,7 @@ from deepseek_provider.ledger import AttemptRecord
 from quincena import config, db
 
 CONTEXT_COLUMNS = ("company_nit", "cycle_id", "purpose")
+RECORD_RETRY_S = 60.0  # how long an attempt's ledger row waits out a database restart or failover
 
 
 class _ThreadConnections:
@@ -83,7 +85,20 @@ class PostgresCallRecorder:
         self._connections = _ThreadConnections()
 
     def record(self, attempt: AttemptRecord) -> None:
-        db.execute("api_call_insert", row_of(attempt), self._connections.get())
+        """Insert the row, retrying through a lost connection: the attempt happened and may be billed,
+        so its row must not be dropped while PostgreSQL restarts (the insert is idempotent on attempt_id)."""
+        import psycopg
+
+        row = row_of(attempt)
+        give_up = time.monotonic() + RECORD_RETRY_S
+        while True:
+            try:
+                db.execute("api_call_insert", row, self._connections.get())
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() >= give_up:
+                    raise
+                time.sleep(0.2)  # a reconnection backoff (the broken connection is replaced by get())
 
 
 def row_of(attempt: AttemptRecord) -> dict[str, Any]:
