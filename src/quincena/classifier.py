@@ -22,7 +22,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -429,8 +429,10 @@ class CompanyClassifier:
             problems,
             self.settings.memory_min_confidence,
         )
-        self._count(classified=classified, review=review, model_lines=len(verdicts), memory_lines=len(memory))
-        self._progress(self.report)
+        snapshot = self._count(
+            classified=classified, review=review, model_lines=len(verdicts), memory_lines=len(memory)
+        )
+        self._progress(snapshot)
 
     def _classify(self, batch: list[Invoice]) -> tuple[dict[int, Verdict], dict[int, str]]:
         """Ask once, re-ask once for what was invalid (stating why), return verdicts and problems."""
@@ -476,10 +478,12 @@ class CompanyClassifier:
                 self.report.halted = message
                 self._retryable = retryable
 
-    def _count(self, **deltas: int) -> None:
+    def _count(self, **deltas: int) -> Report:
+        """Add to the report's counters; returns a consistent copy (progress logs never go backwards)."""
         with self._lock:
             for name, delta in deltas.items():
                 setattr(self.report, name, getattr(self.report, name) + delta)
+            return replace(self.report, errors=list(self.report.errors))
 
 
 def _parse(content: str) -> Any:
