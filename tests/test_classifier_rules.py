@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from quincena import prompt
-from quincena.classifier import Invoice, Line, Settings, description_key, split_waves, validate_answer
+from quincena.classifier import Invoice, Line, Settings, batch_size, description_key, split_waves, validate_answer
 
 
 def test_valid_answer_is_accepted() -> None:
@@ -89,3 +89,11 @@ def test_system_prompt_is_a_stable_cacheable_prefix() -> None:
     assert "513530" in first[0]["content"] and "240810" not in first[0]["content"]
     payload = json.loads(second[-1]["content"])
     assert payload["items"][0]["id"] == "2" and payload["previous_errors"] == ["item 2: x"]
+
+
+def test_batches_fill_the_held_slots_before_growing() -> None:
+    settings = Settings(invoices_per_request=8, concurrency=4)
+    assert batch_size(3, settings) == 1  # 3 requests in flight rather than 1
+    assert batch_size(10, settings) == 3  # 4 requests of <= 3
+    assert batch_size(100, settings) == 8  # plenty of work: the configured size
+    assert batch_size(0, settings) == 1

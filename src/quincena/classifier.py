@@ -339,6 +339,13 @@ def split_waves(invoices: Sequence[Invoice]) -> tuple[list[Invoice], list[Invoic
     return first, rest
 
 
+def batch_size(invoices: int, settings: Settings) -> int:
+    """Invoices per request: at most the configured number, but small enough that a short wave
+    still gives every pool slot this task holds a request (a held, idle slot is wasted capacity;
+    the extra requests cost little, their long prefix being billed at the cache-hit price)."""
+    return max(1, min(settings.invoices_per_request, -(-invoices // settings.concurrency)))
+
+
 def chunks(items: Sequence[Invoice], size: int) -> list[list[Invoice]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
@@ -395,7 +402,7 @@ class CompanyClassifier:
         return [inv for inv in invoices if inv.invoice_id not in covered_ids]
 
     def _run_wave(self, invoices: Sequence[Invoice]) -> None:
-        batches = chunks(invoices, self.settings.invoices_per_request)
+        batches = chunks(invoices, batch_size(len(invoices), self.settings))
         self.report.batches_planned += len(batches)
         if self.settings.dry_run or not batches:
             return
