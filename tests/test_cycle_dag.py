@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pendulum
@@ -17,23 +16,12 @@ import pytest
 
 from quincena import config, cycle, db, sample
 from tests.fixtures.airflow import task_states
+from tests.helpers import count as _count
+from tests.helpers import wait_for as _wait_for
 
 CYCLE = "2026-11-Q1"
 KEYS = {f"demo-key-{i}": f"sk-e2e-secret-{i}-{'x' * 24}" for i in range(1, 6)}
 REQUESTS_PER_TASK = int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
-
-
-def _count(sql: str, params=None) -> int:
-    return db.query_text(sql, params)[0]["n"]
-
-
-def _wait_for(condition, timeout: float, what: str) -> None:
-    """Poll a condition until it holds (bounded), never a blind sleep."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

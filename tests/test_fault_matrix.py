@@ -23,6 +23,8 @@ from quincena import costs, cycle, db, sample
 from quincena.classifier import ClassificationHalted
 from tests.fixtures import dian_docs
 from tests.fixtures.simulator import SIM_KEYS
+from tests.helpers import count as _count
+from tests.helpers import wait_for as _wait_for
 
 CYCLE = "2026-11-Q1"
 INVOICES = 12
@@ -31,19 +33,6 @@ CONCURRENCY = 2
 
 
 # --- helpers -----------------------------------------------------------------------------------------
-
-
-def _count(sql: str, params: Any = None) -> int:
-    return db.query_text(sql, params)[0]["n"]
-
-
-def _wait_for(condition, timeout: float, what: str) -> None:
-    """Poll a condition until it holds (bounded), never a blind sleep."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
