@@ -1,22 +1,24 @@
 -- Per company of a cycle: invoice outcomes, classification sources, and the EXACT cost of the
--- calls made for it (every call knows its company: one company per prompt).
+-- calls made for it (every call knows its company: one company per prompt). The companies are the
+-- ones asked for plus any other with invoices or calls in the cycle, so re-running one company
+-- still reports the whole quincena.
 WITH inv AS (
     SELECT company_nit,
            count(*) AS invoices,
            count(*) FILTER (WHERE status = 'classified') AS classified,
            count(*) FILTER (WHERE status = 'review') AS review,
            count(*) FILTER (WHERE status = 'pending') AS pending
-    FROM invoices WHERE cycle_id = %(cycle_id)s AND company_nit = ANY(%(companies)s)
+    FROM invoices WHERE cycle_id = %(cycle_id)s
     GROUP BY company_nit
 ), cls AS (
     SELECT company_nit,
            count(*) FILTER (WHERE source = 'memory') AS memory_lines,
            count(*) FILTER (WHERE source = 'model') AS model_lines
-    FROM classifications WHERE cycle_id = %(cycle_id)s AND company_nit = ANY(%(companies)s)
+    FROM classifications WHERE cycle_id = %(cycle_id)s
     GROUP BY company_nit
 ), q AS (
     SELECT company_nit, count(*) AS quarantined_files
-    FROM ingested_files WHERE outcome = 'quarantined' AND company_nit = ANY(%(companies)s)
+    FROM ingested_files WHERE outcome = 'quarantined'
     GROUP BY company_nit
 ), calls AS (
     SELECT company_nit,
@@ -28,7 +30,7 @@ WITH inv AS (
            coalesce(sum(prompt_cache_miss_tokens), 0) AS prompt_cache_miss_tokens,
            coalesce(sum(completion_tokens), 0) AS completion_tokens,
            coalesce(sum(cost_usd), 0) AS cost_usd
-    FROM api_calls WHERE cycle_id = %(cycle_id)s AND company_nit = ANY(%(companies)s)
+    FROM api_calls WHERE cycle_id = %(cycle_id)s
     GROUP BY company_nit
 )
 SELECT c.nit AS member, c.name,
@@ -47,5 +49,5 @@ LEFT JOIN inv ON inv.company_nit = c.nit
 LEFT JOIN cls ON cls.company_nit = c.nit
 LEFT JOIN q ON q.company_nit = c.nit
 LEFT JOIN calls ON calls.company_nit = c.nit
-WHERE c.nit = ANY(%(companies)s)
+WHERE c.nit = ANY(%(companies)s) OR inv.company_nit IS NOT NULL OR calls.company_nit IS NOT NULL
 ORDER BY c.nit

@@ -15,11 +15,14 @@ from quincena import config, db, report_html
 log = logging.getLogger(__name__)
 
 _EIGHT = Decimal("0.00000001")
-_COUNTERS = (
+_INVOICE_COUNTERS = (
     "invoices", "classified", "review", "pending", "quarantined_files", "memory_lines", "model_lines",
+)  # fmt: skip
+_CALL_COUNTERS = (
     "calls", "ok_calls", "rate_limited", "failed_calls",
     "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens",
 )  # fmt: skip
+_COUNTERS = _INVOICE_COUNTERS + _CALL_COUNTERS
 CSV_COLUMNS = ("dimension", "member", "name", *_COUNTERS, "cost_usd", "proportional_cost_usd",
                "avg_cost_per_invoice_usd", "cache_hit_ratio")  # fmt: skip
 
@@ -64,11 +67,11 @@ def cache_hit_ratio(row: dict[str, Any]) -> float:
 def compute(cycle_id: str, companies: list[str]) -> CycleCosts:
     rows = db.query("cycle_costs_by_company", {"cycle_id": cycle_id, "companies": companies})
     keys = db.query("cycle_costs_by_key", {"cycle_id": cycle_id})
-    ledger = db.query("cycle_total_cost", {"cycle_id": cycle_id})[0]
-    total: dict[str, Any] = {name: sum(r[name] for r in rows) for name in _COUNTERS}
-    # The total is the whole ledger of the cycle, so a call filed under no listed company shows
-    # up as a gap between the total and the sum of the companies instead of vanishing.
-    total.update(member="all", name="all companies", cost_usd=Decimal(ledger["cost_usd"]), calls=ledger["calls"])
+    # Invoice figures come from the companies; call figures from the keys, which partition the whole
+    # ledger of the cycle: a call filed under no company still counts in the total.
+    total: dict[str, Any] = {name: sum(r[name] for r in rows) for name in _INVOICE_COUNTERS}
+    total.update({name: sum(r[name] for r in keys) for name in (*_CALL_COUNTERS, "cost_usd")})
+    total.update(member="all", name="all companies", cost_usd=Decimal(total["cost_usd"]))
     per_invoice = (total["cost_usd"] / total["invoices"]).quantize(_EIGHT) if total["invoices"] else None
     for row in rows:
         share = Decimal(row["invoices"]) / total["invoices"] if total["invoices"] else Decimal(0)
