@@ -30,11 +30,12 @@ def private_local(prefix: str) -> Path:
 
 def fresh_database() -> str:
     """Embedded PostgreSQL under QUINCENA_LOCAL (stopped when this process exits), migrated."""
-    from quincena import commands, db, embedded
+    from quincena.core import db
+    from quincena.devtools import embedded
 
     uri = embedded.start(persistent=False, database="quincena")
     os.environ[db.CONN_ENV] = uri
-    commands.prepare_database()
+    db.prepare()
     return uri
 
 
@@ -50,7 +51,7 @@ def use_simulator(sim: Any, **extra: Any) -> None:
 
 
 def settings(concurrency: int = 4, invoices_per_request: int = 8) -> Any:
-    from quincena import classifier
+    from quincena.classify import classifier
 
     return classifier.Settings(invoices_per_request=invoices_per_request, concurrency=concurrency)
 
@@ -65,7 +66,7 @@ def target(nit: str) -> dict[str, Any]:
 
 
 def count(sql: str, params: Any = None) -> int:
-    from quincena import db
+    from quincena.core import db
 
     return int(db.query_text(sql, params)[0]["n"])
 

@@ -27,8 +27,10 @@ def _setup(name: str, companies: int, invoices: int, **knobs):
     common.private_local(name)
     common.fresh_database()
     logging.getLogger().setLevel(logging.WARNING)
-    from quincena import config, ingest, sample
-    from quincena.simulator import start_simulator
+    from quincena.core import config
+    from quincena.devtools import sample
+    from quincena.devtools.simulator import start_simulator
+    from quincena.ingest import inbox as ingest
 
     sim = start_simulator(**{"latency_ms": 5, "latency_sd_ms": 0, "concurrency": 16, "seed": 3, **knobs})
     common.use_simulator(sim)
@@ -45,7 +47,7 @@ def _setup(name: str, companies: int, invoices: int, **knobs):
 def _usd(tokens: dict) -> float:
     from deepseek_provider.pricing import PriceTable
 
-    from quincena import config
+    from quincena.core import config
 
     prices = PriceTable.from_file(config.include_dir() / "prices.json")
     cost, _ = prices.cost(
@@ -56,8 +58,8 @@ def _usd(tokens: dict) -> float:
 
 
 def _ours(nits: list[str], companies_at_once: int = 1) -> None:
-    from quincena import classifier
-    from quincena.deepseek_store import pipeline_hook
+    from quincena.classify import classifier
+    from quincena.deepseek.store import pipeline_hook
 
     def one(nit: str) -> None:
         classifier.CompanyClassifier(nit, common.CYCLE, pipeline_hook(), common.settings()).run(BEFORE)
@@ -68,7 +70,7 @@ def _ours(nits: list[str], companies_at_once: int = 1) -> None:
 
 def _naive_messages(invoice) -> tuple[list[dict[str, str]], set[str]]:
     """One invoice, a prefix that changes every request (request id and time first), no memory."""
-    from quincena import classifier, prompt
+    from quincena.classify import classifier, prompt
 
     items = [classifier.item_for(invoice, ln) for ln in invoice.lines]
     head = f"Solicitud {uuid.uuid4()} del {datetime.now(UTC).isoformat()}.\n"
@@ -83,7 +85,7 @@ def cost(quick: bool) -> dict:
     sim, nits, _ = _setup("cost", companies, invoices)
     from deepseek_provider.hooks.deepseek import DeepSeekHook
 
-    from quincena import classifier
+    from quincena.classify import classifier
 
     pending = [inv for nit in nits for inv in classifier.load_pending(nit, BEFORE)]
     n = len(pending)
@@ -114,7 +116,7 @@ def cost(quick: bool) -> dict:
         }
 
     o, v = per_k(ours), per_k(naive)
-    from quincena import db
+    from quincena.core import db
 
     memory = db.query_text("SELECT count(*) FILTER (WHERE source = 'memory') AS m, count(*) AS n FROM classifications")[
         0
@@ -136,7 +138,7 @@ def storm(quick: bool) -> dict:
     sim, nits, _ = _setup("storm", companies, invoices)
     import seed_loop
 
-    from quincena import classifier
+    from quincena.classify import classifier
 
     sim.configure(rate_429=0.30, rate_500=0.025, rate_503=0.025)
     pending = [inv for nit in nits for inv in classifier.load_pending(nit, BEFORE)]

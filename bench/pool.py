@@ -25,7 +25,7 @@ def main(quick: bool) -> dict:
     companies, invoices = (8, 60) if quick else (40, 150)
     latency_ms = 1000.0
     local = common.private_local("pool")
-    from quincena import demo
+    from quincena.devtools import demo
 
     slots = demo.pool_slots()
     per_task = 4

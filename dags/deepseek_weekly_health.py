@@ -5,7 +5,7 @@ reconciliation of any usage export dropped in the exports folder.
 Runs are Bogotá calendar weeks: data interval [Monday 00:00, next Monday 00:00), starting as soon
 as the week closes. Trigger with ``week`` (e.g. 2026-W45) to (re)compute any week; the row in
 weekly_health and the files under reports/weekly/<week>/ are replaced, never duplicated.
-Only wiring here; the logic lives in quincena.health, quincena.reconcile and quincena.alerts.
+Only wiring here; the logic lives in quincena.costs.health, quincena.costs.reconcile and quincena.costs.alerts.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _number(title: str, description: str, minimum: float = 0) -> Param:
 def deepseek_weekly_health():
     @task
     def plan() -> dict:
-        from quincena import health
+        from quincena.costs import health
 
         context = get_current_context()
         return health.plan(
@@ -59,7 +59,7 @@ def deepseek_weekly_health():
 
     @task
     def reconcile_exports(run_plan: dict) -> dict:
-        from quincena import health, reconcile
+        from quincena.costs import health, reconcile
 
         if not run_plan["reconcile"]:
             return {"folder": None, "files": []}
@@ -68,7 +68,7 @@ def deepseek_weekly_health():
 
     @task
     def weekly_report(run_plan: dict, reconciliation: dict) -> dict:
-        from quincena import health
+        from quincena.costs import health
 
         return health.report_step(run_plan, reconciliation)
 
@@ -78,7 +78,7 @@ def deepseek_weekly_health():
     # task the decision and every delivery are visible in this task's log and its XCom.
     @task
     def alert(summary: dict) -> dict:
-        from quincena import alerts
+        from quincena.costs import alerts
 
         return alerts.notify_step(summary, get_current_context())
 

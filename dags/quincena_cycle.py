@@ -1,7 +1,7 @@
 """quincena_cycle: every quincena, ingest, classify and cost each company's DIAN invoices.
 
 Runs are quincenas: data intervals [1st, 16th) and [16th, 1st of next month), Bogotá time,
-starting when the interval closes. Only wiring here; the logic lives in quincena.cycle.
+starting when the interval closes. Only wiring here; the logic lives in quincena.pipeline.cycle.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
 
-from quincena.config import DEEPSEEK_POOL
+from quincena.core.config import DEEPSEEK_POOL
 
 # Requests one company's classify task keeps in flight; it holds exactly this many pool slots.
 REQUESTS_PER_TASK = int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
@@ -50,7 +50,7 @@ REQUESTS_PER_TASK = int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
 def quincena_cycle():
     @task
     def plan() -> dict:
-        from quincena import cycle
+        from quincena.pipeline import cycle
 
         context = get_current_context()
         return cycle.resolve_cycle(
@@ -59,7 +59,7 @@ def quincena_cycle():
 
     @task
     def targets(cycle_plan: dict) -> list[dict]:
-        from quincena import cycle
+        from quincena.pipeline import cycle
 
         return cycle.company_targets(cycle_plan)
 
@@ -67,7 +67,7 @@ def quincena_cycle():
     def company(target: dict):
         @task
         def ingest(target: dict) -> dict:
-            from quincena import cycle
+            from quincena.pipeline import cycle
 
             return cycle.ingest(target)
 
@@ -75,7 +75,8 @@ def quincena_cycle():
         def classify(target: dict, ingested: dict) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
-            from quincena import classifier, cycle
+            from quincena.classify import classifier
+            from quincena.pipeline import cycle
 
             try:
                 return cycle.classify(target, concurrency=REQUESTS_PER_TASK)
@@ -86,13 +87,13 @@ def quincena_cycle():
 
         @task
         def store_entries(target: dict, classified: dict) -> dict:
-            from quincena import cycle
+            from quincena.pipeline import cycle
 
             return cycle.store_entries(target)
 
         @task
         def summarize(target: dict, stored: dict) -> dict:
-            from quincena import cycle
+            from quincena.pipeline import cycle
 
             return cycle.summarize(target)
 
@@ -100,13 +101,13 @@ def quincena_cycle():
 
     @task(trigger_rule="all_done")
     def aggregate_costs(cycle_plan: dict) -> dict:
-        from quincena import cycle
+        from quincena.pipeline import cycle
 
         return cycle.aggregate(cycle_plan)
 
     @task
     def check_complete(summary: dict) -> None:
-        from quincena import cycle
+        from quincena.pipeline import cycle
 
         cycle.check_complete(summary)
 

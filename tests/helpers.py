@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from quincena import db
+from quincena.core import db
 
 
 def count(sql: str, params: Any = None) -> int:

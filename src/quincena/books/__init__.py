@@ -1,0 +1,1 @@
+"""Accounting output: the proposed journal entries (causación)."""

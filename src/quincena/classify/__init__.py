@@ -1,0 +1,1 @@
+"""Lines to PUC accounts: the prompt, the catalog, supplier memory and the classifier."""

@@ -1,0 +1,1 @@
+"""What every part shares: settings, the firm's database, quincena periods, NITs, the company registry."""

@@ -1,0 +1,84 @@
+"""The firm's client registry: `quincena companies import companies.csv` (idempotent upsert)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from quincena.core import db
+from quincena.core.nit import InvalidNit, parse_nit
+
+CSV_COLUMNS = ("nit", "name", "active", "monthly_budget_usd")
+_TRUE = {"", "1", "true", "yes", "si", "sí", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f"}
+
+
+class CompanyFileError(ValueError):
+    """The registry file cannot be imported; the message names the line."""
+
+
+@dataclass(frozen=True)
+class Company:
+    nit: str
+    dv: int
+    name: str
+    active: bool = True
+    monthly_budget_usd: Decimal | None = None
+
+
+def _parse_row(row: dict[str, str], line: int) -> Company:
+    try:
+        nit, dv = parse_nit(row.get("nit") or "", row.get("dv"))
+    except InvalidNit as exc:
+        raise CompanyFileError(f"line {line}: {exc}") from None
+    name = (row.get("name") or "").strip()
+    if not name:
+        raise CompanyFileError(f"line {line}: name is empty")
+    active_text = (row.get("active") or "").strip().lower()
+    if active_text not in _TRUE | _FALSE:
+        raise CompanyFileError(f"line {line}: active must be true/false, got {active_text!r}")
+    budget_text = (row.get("monthly_budget_usd") or "").strip()
+    try:
+        budget = Decimal(budget_text) if budget_text else None
+    except InvalidOperation:
+        raise CompanyFileError(f"line {line}: monthly_budget_usd {budget_text!r} is not a number") from None
+    if budget is not None and budget < 0:
+        raise CompanyFileError(f"line {line}: monthly_budget_usd must not be negative")
+    return Company(nit, dv, name, active_text in _TRUE, budget)
+
+
+def read_csv(path: Path) -> list[Company]:
+    """Parse and validate the whole file before anything is written."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"nit", "name"} - set(reader.fieldnames or ())
+        if missing:
+            raise CompanyFileError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        companies = [_parse_row(row, reader.line_num) for row in reader]
+    seen: set[str] = set()
+    for company in companies:
+        if company.nit in seen:
+            raise CompanyFileError(f"{path}: NIT {company.nit} appears twice")
+        seen.add(company.nit)
+    return companies
+
+
+def write_csv(companies: list[Company], path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for c in companies:
+            budget = "" if c.monthly_budget_usd is None else str(c.monthly_budget_usd)
+            writer.writerow([f"{c.nit}-{c.dv}", c.name, "true" if c.active else "false", budget])
+
+
+def upsert(companies: list[Company]) -> int:
+    with db.transaction() as cur:
+        db.execute_many("company_upsert", [asdict(c) for c in companies], cur)
+    return len(companies)
+
+
+def active_nits() -> list[str]:
+    return [row["nit"] for row in db.query("company_list_active")]

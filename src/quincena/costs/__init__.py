@@ -1,0 +1,1 @@
+"""What DeepSeek cost: per-cycle costs, the weekly health report, alerts, usage-export reconciliation."""

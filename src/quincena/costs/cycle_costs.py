@@ -1,0 +1,190 @@
+"""What a cycle cost, per company and per key, exactly (from api_calls) — and the two rough views
+the firm used before (proportional share of invoices, average per invoice) for comparison."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from quincena.core import config, db
+from quincena.core import html as report_html
+
+log = logging.getLogger(__name__)
+
+_EIGHT = Decimal("0.00000001")
+_INVOICE_COUNTERS = (
+    "invoices", "classified", "review", "pending", "quarantined_files", "memory_lines", "model_lines",
+)  # fmt: skip
+_CALL_COUNTERS = (
+    "calls", "ok_calls", "rate_limited", "failed_calls",
+    "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens",
+)  # fmt: skip
+_COUNTERS = _INVOICE_COUNTERS + _CALL_COUNTERS
+CSV_COLUMNS = ("dimension", "member", "name", *_COUNTERS, "cost_usd", "proportional_cost_usd",
+               "avg_cost_per_invoice_usd", "cache_hit_ratio")  # fmt: skip
+
+
+@dataclass
+class CycleCosts:
+    cycle_id: str
+    companies: list[dict[str, Any]]
+    keys: list[dict[str, Any]]
+    total: dict[str, Any]
+    csv_path: Path | None = None
+    html_path: Path | None = None
+
+    def incomplete(self) -> list[str]:
+        """Companies with invoices still pending (a failed or halted group leaves them so)."""
+        return [c["member"] for c in self.companies if c["pending"]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able summary for XCom (no Decimals, no paths objects)."""
+        return {
+            "cycle_id": self.cycle_id,
+            "total_cost_usd": str(self.total["cost_usd"]),
+            "calls": self.total["calls"],
+            "invoices": self.total["invoices"],
+            "classified": self.total["classified"],
+            "review": self.total["review"],
+            "pending": self.total["pending"],
+            "rate_limited": self.total["rate_limited"],
+            "cache_hit_ratio": self.total["cache_hit_ratio"],
+            "memory_share_of_lines": self.total["memory_share_of_lines"],
+            "incomplete_companies": self.incomplete(),
+            "csv": str(self.csv_path) if self.csv_path else None,
+            "html": str(self.html_path) if self.html_path else None,
+        }
+
+
+def cache_hit_ratio(row: dict[str, Any]) -> float:
+    prompt = row["prompt_cache_hit_tokens"] + row["prompt_cache_miss_tokens"]
+    return round(row["prompt_cache_hit_tokens"] / prompt, 4) if prompt else 0.0
+
+
+def compute(cycle_id: str, companies: list[str]) -> CycleCosts:
+    rows = db.query("cycle_costs_by_company", {"cycle_id": cycle_id, "companies": companies})
+    keys = db.query("cycle_costs_by_key", {"cycle_id": cycle_id})
+    # Invoice figures come from the companies; call figures from the keys, which partition the whole
+    # ledger of the cycle: a call filed under no company still counts in the total.
+    total: dict[str, Any] = {name: sum(r[name] for r in rows) for name in _INVOICE_COUNTERS}
+    total.update({name: sum(r[name] for r in keys) for name in (*_CALL_COUNTERS, "cost_usd")})
+    total.update(member="all", name="all companies", cost_usd=Decimal(total["cost_usd"]))
+    per_invoice = (total["cost_usd"] / total["invoices"]).quantize(_EIGHT) if total["invoices"] else None
+    for row in rows:
+        share = Decimal(row["invoices"]) / total["invoices"] if total["invoices"] else Decimal(0)
+        row["proportional_cost_usd"] = (total["cost_usd"] * share).quantize(_EIGHT)
+        row["avg_cost_per_invoice_usd"] = (
+            (row["cost_usd"] / row["invoices"]).quantize(_EIGHT) if row["invoices"] else None
+        )
+        row["cache_hit_ratio"] = cache_hit_ratio(row)
+    for row in keys:
+        row.update(name=row["member"], proportional_cost_usd=None, avg_cost_per_invoice_usd=None)
+        row["cache_hit_ratio"] = cache_hit_ratio(row)
+    total["proportional_cost_usd"] = total["cost_usd"]
+    total["avg_cost_per_invoice_usd"] = per_invoice
+    total["cache_hit_ratio"] = cache_hit_ratio(total)
+    lines = total["memory_lines"] + total["model_lines"]
+    total["memory_share_of_lines"] = round(total["memory_lines"] / lines, 4) if lines else 0.0
+    return CycleCosts(cycle_id, rows, keys, total)
+
+
+def store(costs: CycleCosts) -> None:
+    """Upsert the figures into cycle_costs: re-aggregating replaces, never adds."""
+    with db.transaction() as cur:
+        rows = (
+            [_row(costs.cycle_id, "company", r) for r in costs.companies]
+            + [_row(costs.cycle_id, "key", r) for r in costs.keys]
+            + [_row(costs.cycle_id, "total", costs.total)]
+        )
+        db.execute_many("cycle_costs_upsert", rows, cur)
+
+
+def _row(cycle_id: str, dimension: str, source: dict[str, Any]) -> dict[str, Any]:
+    row = {name: source.get(name, 0) for name in _COUNTERS}
+    row.update(
+        cycle_id=cycle_id,
+        dimension=dimension,
+        member=source["member"],
+        cost_usd=source["cost_usd"],
+        proportional_cost_usd=source.get("proportional_cost_usd"),
+        avg_cost_per_invoice_usd=source.get("avg_cost_per_invoice_usd"),
+    )
+    return row
+
+
+def write_artifacts(costs: CycleCosts, out_dir: Path | None = None) -> CycleCosts:
+    """The CSV and the HTML report an accountant opens, under reports/<cycle_id>/."""
+    out_dir = out_dir or config.reports_dir() / costs.cycle_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    costs.csv_path = out_dir / "cycle_costs.csv"
+    with costs.csv_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for dimension, rows in (("company", costs.companies), ("key", costs.keys), ("total", [costs.total])):
+            for row in rows:
+                writer.writerow({**row, "dimension": dimension})
+    costs.html_path = out_dir / "cycle_report.html"
+    costs.html_path.write_text(render_html(costs), encoding="utf-8")
+    return costs
+
+
+def render_html(costs: CycleCosts) -> str:
+    t = costs.total
+    incomplete = costs.incomplete()
+    status = (
+        f"<p class='alert'>Incomplete companies (invoices still pending): {report_html.esc(', '.join(incomplete))}</p>"
+        if incomplete
+        else "<p class='ok'>Every invoice is classified, in review, or its file quarantined.</p>"
+    )
+    summary = report_html.table(
+        [
+            {
+                "invoices": t["invoices"], "classified": t["classified"], "review": t["review"],
+                "pending": t["pending"], "quarantined files": t["quarantined_files"], "HTTP calls": t["calls"],
+                "429s": t["rate_limited"], "cost USD": t["cost_usd"],
+                "avg USD / invoice": t["avg_cost_per_invoice_usd"], "cache-hit ratio": t["cache_hit_ratio"],
+                "lines from memory": t["memory_share_of_lines"],
+            }
+        ]
+    )  # fmt: skip
+    names = [f"{c['member']} {c['name']}" for c in costs.companies]
+    company_chart = report_html.bar_chart(
+        "Cost per company (USD): exact vs proportional",
+        names,
+        {"exact": [c["cost_usd"] for c in costs.companies],
+         "proportional": [c["proportional_cost_usd"] for c in costs.companies]},
+    )  # fmt: skip
+    key_chart = report_html.bar_chart(
+        "Calls and 429s per key", [k["member"] for k in costs.keys],
+        {"calls": [k["calls"] for k in costs.keys], "429s": [k["rate_limited"] for k in costs.keys]},
+    )  # fmt: skip
+    cache_chart = report_html.bar_chart(
+        "Prompt cache-hit ratio per company", names, {"cache hits": [c["cache_hit_ratio"] for c in costs.companies]}
+    )
+    company_cols = ["member", "name", "invoices", "classified", "review", "pending", "quarantined_files",
+                    "memory_lines", "model_lines", "calls", "rate_limited", "cost_usd", "proportional_cost_usd",
+                    "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
+    key_cols = ["member", "calls", "ok_calls", "rate_limited", "failed_calls", "prompt_cache_hit_tokens",
+                "prompt_cache_miss_tokens", "completion_tokens", "cost_usd", "cache_hit_ratio"]  # fmt: skip
+    return report_html.page(
+        f"Quincena {costs.cycle_id}: classification and DeepSeek cost",
+        "Exact cost comes from each call's usage in api_calls; proportional = company's share of invoices × total.",
+        [
+            ("Summary", status + summary),
+            ("Cost per company", company_chart + report_html.table(costs.companies, company_cols)),
+            ("Cost per API key", key_chart + report_html.table(costs.keys, key_cols)),
+            ("Prompt cache", cache_chart),
+        ],
+    )
+
+
+def aggregate_cycle(cycle_id: str, companies: list[str], out_dir: Path | None = None) -> CycleCosts:
+    costs = compute(cycle_id, companies)
+    store(costs)
+    write_artifacts(costs, out_dir)
+    log.info("cycle %s cost report: %s (CSV %s)", cycle_id, costs.html_path, costs.csv_path)
+    return costs

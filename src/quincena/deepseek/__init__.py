@@ -1,0 +1,1 @@
+"""Our side of the DeepSeek provider: PostgreSQL key store, attempt ledger, the pipeline's hook."""

@@ -1,0 +1,1 @@
+"""For demos, tests and benchmarks: sample data, the DeepSeek simulator, embedded PostgreSQL, the demo."""

@@ -1,0 +1,557 @@
+"""DIAN electronic documents (UBL 2.1): read files safely, parse invoices and notes into typed values.
+
+Hostile input is expected: every XML (including the one embedded in an AttachedDocument) is parsed
+with defusedxml with DTDs forbidden, so external entities and entity-expansion bombs are refused at
+the DOCTYPE, before anything is expanded. Amounts are ``Decimal`` end to end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as _defused_fromstring
+
+from quincena.core import config
+from quincena.core.nit import InvalidNit, check_digit
+
+UBL = "urn:oasis:names:specification:ubl:schema:xsd:"
+CBC = UBL + "CommonBasicComponents-2"
+CAC = UBL + "CommonAggregateComponents-2"
+NS = {"cbc": CBC, "cac": CAC}
+
+DOC_TYPES = {"Invoice": "invoice", "CreditNote": "credit_note", "DebitNote": "debit_note"}
+# Per root element: the line element, its quantity element, and the totals element.
+_SHAPES = {
+    "Invoice": ("InvoiceLine", "InvoicedQuantity", "LegalMonetaryTotal"),
+    "CreditNote": ("CreditNoteLine", "CreditedQuantity", "LegalMonetaryTotal"),
+    "DebitNote": ("DebitNoteLine", "DebitedQuantity", "RequestedMonetaryTotal"),
+}
+
+MAX_ZIP_MEMBERS = 20  # a DIAN zip holds one XML and one PDF; more smells like a bomb
+# What the schema's columns hold: numeric(18, 2) amounts, numeric(18, 6) quantities and prices,
+# numeric(7, 4) percents; refusing bigger values here beats a database error mid-batch.
+_AMOUNT_LIMIT = Decimal(10) ** 16
+_QUANTITY_LIMIT = Decimal(10) ** 12
+_PERCENT_LIMIT = Decimal(1000)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+REJECTION_CODES = frozenset(
+    {
+        "too_large",
+        "invalid_zip",
+        "malformed_xml",
+        "hostile_xml",
+        "not_dian",
+        "unsupported_document",
+        "missing_field",  # a required field is absent or unreadable (not a number, not a date)
+        "wrong_customer",
+        "no_documents",
+    }
+)
+
+
+class RejectedDocument(Exception):
+    """A file or document we refuse, with a fixed ``code`` and a reason an accountant can read."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        if code not in REJECTION_CODES:
+            raise ValueError(f"unknown rejection code {code!r}")
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class _ReceiptOnly(RejectedDocument):
+    """A bare ApplicationResponse: DIAN's receipt, not a purchase document (skipped inside a zip)."""
+
+
+@dataclass(frozen=True)
+class Party:
+    nit: str  # digits only when it is a NIT/cédula; other ids as given
+    dv: str | None  # check digit exactly as the document gives it
+    name: str
+    scheme_name: str | None = None  # 31 = NIT, 13 = cédula
+    dv_ok: bool | None = None  # does the given DV match DIAN's? None when there is none to check
+
+
+@dataclass(frozen=True)
+class Totals:
+    line_extension: Decimal
+    tax_exclusive: Decimal
+    tax_inclusive: Decimal
+    allowance_total: Decimal
+    charge_total: Decimal
+    prepaid: Decimal
+    payable: Decimal
+
+
+@dataclass(frozen=True)
+class TaxAmount:
+    scheme_id: str  # 01 IVA, 04 INC, 03 ICA; withholdings 06 ReteFuente, 05 ReteIVA, 07 ReteICA
+    scheme_name: str | None
+    taxable_amount: Decimal
+    amount: Decimal
+    percent: Decimal | None
+
+
+@dataclass(frozen=True)
+class Line:
+    line_no: int
+    description: str
+    item_code: str | None
+    quantity: Decimal
+    unit_code: str | None
+    unit_price: Decimal
+    line_total: Decimal
+    tax_amount: Decimal
+    tax_percent: Decimal | None
+
+
+@dataclass(frozen=True)
+class DianDocument:
+    doc_type: str  # invoice | credit_note | debit_note
+    number: str
+    cufe: str  # cbc:UUID: CUFE for invoices, CUDE for notes
+    cufe_scheme: str | None
+    invoice_type_code: str | None
+    issue_date: date
+    due_date: date | None
+    currency: str
+    supplier: Party
+    customer: Party
+    totals: Totals
+    taxes: tuple[TaxAmount, ...]
+    withholdings: tuple[TaxAmount, ...]
+    lines: tuple[Line, ...]
+    billing_reference: str | None  # notes: CUFE of the invoice they amend
+    profile_execution_id: str | None  # 1 production, 2 test
+    dian_response_code: str | None  # from the AttachedDocument's ApplicationResponse; 02 = accepted
+    envelope: str = "Invoice"  # root element of the file: AttachedDocument or the document itself
+
+
+@dataclass(frozen=True)
+class XmlPayload:
+    name: str  # file name, or "archive.zip!member.xml"
+    data: bytes
+
+
+# --- reading files ---------------------------------------------------------------------------
+
+
+def read_payloads(source: Path | bytes, filename: str | None = None, max_bytes: int | None = None) -> list[XmlPayload]:
+    """The XML documents in a file: an ``.xml`` as is, a ``.zip``'s XML members (PDFs and others ignored)."""
+    limit = config.max_file_bytes() if max_bytes is None else max_bytes
+    if isinstance(source, Path):
+        name = filename or source.name
+        data = _read_bounded(source, limit)
+    else:
+        name = filename or "<bytes>"
+        data = bytes(source)
+        if len(data) > limit:
+            raise RejectedDocument("too_large", f"file is {len(data)} bytes; the limit is {limit}")
+    if data[:4] == b"PK\x03\x04" or name.lower().endswith(".zip"):
+        return _zip_payloads(name, data, limit)
+    return [XmlPayload(name, data)]
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    """Read a file, refusing (without reading it) one larger than ``limit``."""
+    size = path.stat().st_size
+    if size > limit:
+        raise RejectedDocument("too_large", f"file is {size} bytes; the limit is {limit}")
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)  # it may have grown since stat()
+    if len(data) > limit:
+        raise RejectedDocument("too_large", f"file is over the limit of {limit} bytes")
+    return data
+
+
+def _zip_payloads(name: str, data: bytes, limit: int) -> list[XmlPayload]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise RejectedDocument(
+                    "too_large", f"zip holds {len(members)} members; at most {MAX_ZIP_MEMBERS} are accepted"
+                )
+            xml_members = [m for m in members if _is_xml_member(m)]
+            if not xml_members:
+                listing = ", ".join(m.filename for m in members) or "nothing"
+                raise RejectedDocument("no_documents", f"zip holds no XML document (it holds {listing})")
+            budget = limit
+            payloads = []
+            for member in xml_members:
+                content = _read_member(archive, member, budget, limit)
+                budget -= len(content)
+                payloads.append(XmlPayload(f"{name}!{member.filename}", content))
+            return payloads
+    except RejectedDocument:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as exc:
+        raise RejectedDocument("invalid_zip", f"not a readable zip: {exc}") from None
+    except NotImplementedError as exc:
+        raise RejectedDocument("invalid_zip", f"zip uses an unsupported feature: {exc}") from None
+
+
+def _is_xml_member(member: zipfile.ZipInfo) -> bool:
+    base = member.filename.rsplit("/", 1)[-1]
+    return (
+        not member.is_dir()
+        and base.lower().endswith(".xml")
+        and not base.startswith("._")  # macOS resource forks
+        and "__MACOSX/" not in member.filename
+    )
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int, limit: int) -> bytes:
+    """Decompress one member, stopping as soon as the archive's total passes the limit (zip bombs lie)."""
+    too_big = RejectedDocument("too_large", f"zip expands beyond the limit of {limit} bytes")
+    if member.file_size > budget:
+        raise too_big
+    chunks, total = [], 0
+    with archive.open(member) as handle:
+        while chunk := handle.read(64 * 1024):
+            total += len(chunk)
+            if total > budget:
+                raise too_big
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# --- parsing XML -----------------------------------------------------------------------------
+
+
+def parse_file(source: Path | bytes, filename: str | None = None) -> list[DianDocument]:
+    """Every DIAN document in a file (path, or bytes with their file name). Raises RejectedDocument."""
+    return [doc for _, doc in parse_payloads(read_payloads(source, filename))]
+
+
+def parse_payloads(payloads: list[XmlPayload]) -> list[tuple[XmlPayload, DianDocument]]:
+    """Parse each payload; one bad member rejects the whole file (never half a file)."""
+    parsed: list[tuple[XmlPayload, DianDocument]] = []
+    receipt: _ReceiptOnly | None = None
+    for payload in payloads:
+        try:
+            parsed.append((payload, parse_xml(payload.data)))
+        except _ReceiptOnly as exc:
+            receipt = exc
+        except RejectedDocument as exc:
+            if len(payloads) > 1:
+                raise RejectedDocument(exc.code, f"{payload.name.rsplit('!', 1)[-1]}: {exc.reason}") from None
+            raise
+    if not parsed:
+        raise receipt or RejectedDocument("no_documents", "no DIAN document found")
+    return parsed
+
+
+def _safe_root(data: bytes | str, what: str) -> Element:
+    try:
+        return _defused_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise RejectedDocument("hostile_xml", f"{what} {_HOSTILE.get(type(exc).__name__, 'is unsafe XML')}") from None
+    except ParseError as exc:
+        line, column = getattr(exc, "position", (0, 0))
+        message = str(exc).split(":", 1)[0]
+        raise RejectedDocument(
+            "malformed_xml", f"{what} is not well-formed XML ({message} at line {line}, column {column})"
+        ) from None
+
+
+_HOSTILE = {
+    "DTDForbidden": "declares a DTD (<!DOCTYPE>), which can hide entity bombs or read local files; refused unexpanded",
+    "EntitiesForbidden": "declares XML entities, which can explode in memory; refused unexpanded",
+    "ExternalReferenceForbidden": "references an external resource; refused without fetching it",
+}
+
+
+def _split_tag(tag: str) -> tuple[str, str]:
+    if tag.startswith("{"):
+        namespace, _, local = tag[1:].partition("}")
+        return namespace, local
+    return "", tag
+
+
+def parse_xml(data: bytes) -> DianDocument:
+    """One DIAN document from one XML: an AttachedDocument (unwrapped), Invoice, CreditNote or DebitNote."""
+    root = _safe_root(data, "the file")
+    namespace, local = _split_tag(root.tag)
+    if not namespace.startswith(UBL):
+        shown = f"{{{namespace}}}{local}" if namespace else local
+        raise RejectedDocument("not_dian", f"root element <{shown}> is not a UBL 2.1 / DIAN document")
+    if local == "AttachedDocument":
+        return _parse_attached(root)
+    if local == "ApplicationResponse":
+        raise _ReceiptOnly("unsupported_document", "only a DIAN ApplicationResponse (receipt), no invoice or note")
+    return _parse_document(root, local, envelope=local, response_code=None)
+
+
+def _parse_attached(root: Element) -> DianDocument:
+    inner_text = _embedded_text(root.find("cac:Attachment/cac:ExternalReference", NS))
+    if not inner_text:
+        raise RejectedDocument(
+            "missing_field", "AttachedDocument has no embedded document in cac:Attachment/.../cbc:Description"
+        )
+    inner = _safe_root(_as_inner_bytes(inner_text), "the document embedded in the AttachedDocument")
+    namespace, local = _split_tag(inner.tag)
+    if not namespace.startswith(UBL) or local not in DOC_TYPES:
+        raise RejectedDocument(
+            "unsupported_document", f"AttachedDocument wraps <{local}>, not an Invoice, CreditNote or DebitNote"
+        )
+    profile = _text(root, "cbc:ProfileExecutionID")
+    doc = _parse_document(inner, local, envelope="AttachedDocument", response_code=_response_code(root))
+    if doc.profile_execution_id is None and profile:
+        doc = dataclasses.replace(doc, profile_execution_id=profile)
+    return doc
+
+
+def _embedded_text(reference: Element | None) -> str:
+    """Text of every cbc:Description in an ExternalReference (some producers split it)."""
+    if reference is None:
+        return ""
+    return "".join(el.text or "" for el in reference.findall("cbc:Description", NS)).strip()
+
+
+def _as_inner_bytes(text: str) -> bytes:
+    # The embedded declaration may name an encoding the text no longer has; we re-encode as UTF-8.
+    return _XML_DECL.sub("", text.lstrip("\ufeff"), count=1).encode("utf-8")
+
+
+def _response_code(root: Element) -> str | None:
+    """DIAN's verdict: the ApplicationResponse embedded in cac:ParentDocumentLineReference."""
+    reference = root.find("cac:ParentDocumentLineReference/cac:DocumentReference", NS)
+    if reference is None:
+        return None
+    text = _embedded_text(reference.find("cac:Attachment/cac:ExternalReference", NS))
+    if text:
+        try:
+            response = _safe_root(_as_inner_bytes(text), "the embedded ApplicationResponse")
+        except RejectedDocument as exc:
+            if exc.code == "hostile_xml":
+                raise
+            response = None  # an unreadable receipt does not make the invoice unreadable
+        if response is not None:
+            code = _text(response, "cac:DocumentResponse/cac:Response/cbc:ResponseCode")
+            if code:
+                return code
+    return _text(reference, "cac:ResultOfVerification/cbc:ValidationResultCode")
+
+
+def _parse_document(root: Element, local: str, envelope: str, response_code: str | None) -> DianDocument:
+    if local not in DOC_TYPES:
+        raise RejectedDocument("unsupported_document", f"<{local}> is not an Invoice, CreditNote or DebitNote")
+    line_tag, quantity_tag, totals_tag = _SHAPES[local]
+    uuid = root.find("cbc:UUID", NS)
+    cufe = _required_text(root, "cbc:UUID", "the CUFE/CUDE")
+    currency = _text(root, "cbc:DocumentCurrencyCode") or _attr(root, f"cac:{totals_tag}/cbc:PayableAmount")
+    if not currency:
+        raise RejectedDocument("missing_field", "no currency (cbc:DocumentCurrencyCode)")
+    return DianDocument(
+        doc_type=DOC_TYPES[local],
+        number=_required_text(root, "cbc:ID", "the document number"),
+        cufe=cufe,
+        cufe_scheme=uuid.get("schemeName") if uuid is not None else None,
+        invoice_type_code=_text(root, f"cbc:{local}TypeCode"),
+        issue_date=_date(root, "cbc:IssueDate", required=True),
+        due_date=_date(root, "cbc:DueDate") or _date(root, "cac:PaymentMeans/cbc:PaymentDueDate"),
+        currency=currency,
+        supplier=_party(root, "AccountingSupplierParty", "supplier"),
+        customer=_party(root, "AccountingCustomerParty", "customer"),
+        totals=_totals(root, totals_tag),
+        taxes=_tax_amounts(root, "cac:TaxTotal"),
+        withholdings=_tax_amounts(root, "cac:WithholdingTaxTotal"),
+        lines=_lines(root, line_tag, quantity_tag),
+        billing_reference=_text(root, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:UUID"),
+        profile_execution_id=_text(root, "cbc:ProfileExecutionID"),
+        dian_response_code=response_code,
+        envelope=envelope,
+    )
+
+
+# --- field helpers ---------------------------------------------------------------------------
+
+
+def _text(el: Element, path: str) -> str | None:
+    found = el.find(path, NS)
+    text = (found.text or "").strip() if found is not None else ""
+    return text or None
+
+
+def _attr(el: Element, path: str, name: str = "currencyID") -> str | None:
+    found = el.find(path, NS)
+    if found is None:
+        return None
+    return (found.get(name) or "").strip() or None
+
+
+def _required_text(el: Element, path: str, what: str) -> str:
+    text = _text(el, path)
+    if text is None:
+        raise RejectedDocument("missing_field", f"{what} ({path}) is missing")
+    return text
+
+
+def _date(el: Element, path: str, required: bool = False) -> date | None:
+    text = _required_text(el, path, "a date") if required else _text(el, path)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise RejectedDocument("missing_field", f"{path} is not a date: {text!r}") from None
+
+
+def _decimal(text: str, path: str, limit: Decimal = _AMOUNT_LIMIT) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise RejectedDocument("missing_field", f"{path} is not a number: {text[:40]!r}") from None
+    if not value.is_finite() or abs(value) >= limit:
+        raise RejectedDocument("missing_field", f"{path} is out of range: {text[:40]!r}")
+    return value
+
+
+def _amount(el: Element, path: str, default: Decimal | None = None, limit: Decimal = _AMOUNT_LIMIT) -> Decimal:
+    text = _text(el, path)
+    if text is None:
+        if default is None:
+            raise RejectedDocument("missing_field", f"{path} is missing")
+        return default
+    return _decimal(text, path, limit)
+
+
+def _optional_decimal(el: Element, path: str, limit: Decimal = _AMOUNT_LIMIT) -> Decimal | None:
+    text = _text(el, path)
+    return None if text is None else _decimal(text, path, limit)
+
+
+def _party(root: Element, role: str, what: str) -> Party:
+    party = root.find(f"cac:{role}/cac:Party", NS)
+    if party is None:
+        raise RejectedDocument("missing_field", f"the {what} (cac:{role}) is missing")
+    company_id = party.find("cac:PartyTaxScheme/cbc:CompanyID", NS)
+    if company_id is None or not (company_id.text or "").strip():
+        company_id = party.find("cac:PartyLegalEntity/cbc:CompanyID", NS)
+    if company_id is None or not (company_id.text or "").strip():
+        raise RejectedDocument("missing_field", f"the {what}'s NIT (cac:{role}/.../cbc:CompanyID) is missing")
+    nit, dv, dv_ok = _nit_and_dv(company_id.text or "", company_id.get("schemeID"))
+    name = (
+        _text(party, "cac:PartyTaxScheme/cbc:RegistrationName")
+        or _text(party, "cac:PartyLegalEntity/cbc:RegistrationName")
+        or _text(party, "cac:PartyName/cbc:Name")
+    )
+    if name is None:
+        raise RejectedDocument("missing_field", f"the {what}'s name (cbc:RegistrationName) is missing")
+    return Party(nit=nit, dv=dv, name=name, scheme_name=company_id.get("schemeName"), dv_ok=dv_ok)
+
+
+def _nit_and_dv(raw: str, scheme_dv: str | None) -> tuple[str, str | None, bool | None]:
+    """Digits of a NIT (dots, spaces and a '-DV' suffix tolerated), the DV as given, and whether it checks."""
+    text = raw.strip()
+    match = re.fullmatch(r"([0-9][0-9.\s]*?)(?:\s*-\s*([0-9]))?", text)
+    if not match:
+        return text, (scheme_dv or "").strip() or None, None  # a foreign or odd id: kept as given
+    digits = re.sub(r"[.\s]", "", match.group(1))
+    dv = (scheme_dv or match.group(2) or "").strip() or None
+    try:
+        expected = check_digit(digits)
+    except InvalidNit:
+        return digits, dv, None
+    return digits, dv, (dv == str(expected)) if dv is not None else None
+
+
+def _totals(root: Element, tag: str) -> Totals:
+    total = root.find(f"cac:{tag}", NS)
+    if total is None:
+        raise RejectedDocument("missing_field", f"the document totals (cac:{tag}) are missing")
+    zero = Decimal(0)
+    return Totals(
+        line_extension=_amount(total, "cbc:LineExtensionAmount"),
+        tax_exclusive=_amount(total, "cbc:TaxExclusiveAmount", zero),
+        tax_inclusive=_amount(total, "cbc:TaxInclusiveAmount"),
+        allowance_total=_amount(total, "cbc:AllowanceTotalAmount", zero),
+        charge_total=_amount(total, "cbc:ChargeTotalAmount", zero),
+        prepaid=_amount(total, "cbc:PrepaidAmount", zero),
+        payable=_amount(total, "cbc:PayableAmount"),
+    )
+
+
+def _tax_amounts(parent: Element, path: str) -> tuple[TaxAmount, ...]:
+    amounts = []
+    for total in parent.findall(path, NS):
+        for sub in total.findall("cac:TaxSubtotal", NS):
+            amounts.append(
+                TaxAmount(
+                    scheme_id=_text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:ID") or "ZZ",
+                    scheme_name=_text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:Name"),
+                    taxable_amount=_amount(sub, "cbc:TaxableAmount", Decimal(0)),
+                    amount=_amount(sub, "cbc:TaxAmount"),
+                    percent=_optional_decimal(sub, "cac:TaxCategory/cbc:Percent", _PERCENT_LIMIT),
+                )
+            )
+    return tuple(amounts)
+
+
+def _lines(root: Element, line_tag: str, quantity_tag: str) -> tuple[Line, ...]:
+    elements = root.findall(f"cac:{line_tag}", NS)
+    if not elements:
+        raise RejectedDocument("missing_field", f"the document has no lines (cac:{line_tag})")
+    return tuple(_line(el, position, quantity_tag) for position, el in enumerate(elements, start=1))
+
+
+def _line(el: Element, position: int, quantity_tag: str) -> Line:
+    line_id = _text(el, "cbc:ID") or ""
+    line_no = int(line_id) if line_id.isdigit() and int(line_id) < 2**31 else position
+    descriptions = [(d.text or "").strip() for d in el.findall("cac:Item/cbc:Description", NS)]
+    description = " ".join(d for d in descriptions if d)
+    if not description:
+        raise RejectedDocument("missing_field", f"line {line_no} has no description (cac:Item/cbc:Description)")
+    quantity_el = el.find(f"cbc:{quantity_tag}", NS)
+    quantity = _amount(el, f"cbc:{quantity_tag}", Decimal(1), _QUANTITY_LIMIT)
+    line_total = _amount(el, "cbc:LineExtensionAmount")
+    taxes = _tax_amounts(el, "cac:TaxTotal")
+    unit_price = _optional_decimal(el, "cac:Price/cbc:PriceAmount", _QUANTITY_LIMIT)
+    if unit_price is None:
+        unit_price = line_total / quantity if quantity else line_total
+    return Line(
+        line_no=line_no,
+        description=description,
+        item_code=_text(el, "cac:Item/cac:StandardItemIdentification/cbc:ID")
+        or _text(el, "cac:Item/cac:SellersItemIdentification/cbc:ID"),
+        quantity=quantity,
+        unit_code=quantity_el.get("unitCode") if quantity_el is not None else None,
+        unit_price=unit_price,
+        line_total=line_total,
+        tax_amount=sum((t.amount for t in taxes), Decimal(0)),
+        tax_percent=next((t.percent for t in taxes if t.percent is not None), None),
+    )
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def document_to_dict(doc: DianDocument) -> dict[str, Any]:
+    """Plain JSON-ready dict: Decimals as strings (exact), dates ISO, tuples as lists."""
+    return _jsonable(dataclasses.asdict(doc))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,401 @@
+"""Ingest a company's inbox into PostgreSQL: one transaction per file, every file accounted for.
+
+``<inbox>/<company NIT digits>/**/*.xml|*.zip``. A file is identified by its sha256 and path: the
+same file again is skipped without parsing; the same bytes at another path get a row of their own
+with the first copy's verdict, also without parsing; a CUFE already stored makes the file a
+``duplicate``. Anything we refuse is kept as a ``quarantined`` row with a reason code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from quincena.core import config, db, periods
+from quincena.core.nit import InvalidNit, parse_nit
+from quincena.ingest.dian import DianDocument, RejectedDocument, XmlPayload, parse_payloads, read_payloads
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (".xml", ".zip")
+_CHUNK = 1024 * 1024
+
+
+class UnknownCompany(ValueError):
+    """The NIT is not in the companies registry (import it first)."""
+
+
+@dataclass
+class IngestReport:
+    company_nit: str
+    inbox: str
+    cycle_id: str | None = None
+    files_seen: int = 0
+    skipped: int = 0  # this very file (same bytes, same path) was recorded by an earlier run
+    ingested: int = 0
+    duplicates: int = 0  # every document already stored (same CUFE), or a byte-identical copy
+    quarantined: int = 0
+    unreadable: int = 0  # could not even be read (permissions, vanished): no row, retried next run
+    invoices_added: int = 0
+    lines_added: int = 0
+    invoices_in_cycle: int = 0  # of invoices_added, those whose issue date falls in cycle_id
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    quarantined_files: list[dict[str, str]] = field(default_factory=list)
+    cycles: dict[str, int] = field(default_factory=dict)  # invoices added per cycle of issue date
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (Airflow XCom)."""
+        return {
+            "company_nit": self.company_nit,
+            "inbox": self.inbox,
+            "cycle_id": self.cycle_id,
+            "files_seen": self.files_seen,
+            "skipped": self.skipped,
+            "ingested": self.ingested,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "unreadable": self.unreadable,
+            "invoices_added": self.invoices_added,
+            "lines_added": self.lines_added,
+            "invoices_in_cycle": self.invoices_in_cycle,
+            "quarantine_reasons": dict(sorted(self.quarantine_reasons.items())),
+            "quarantined_files": [dict(f) for f in self.quarantined_files],
+            "cycles": dict(sorted(self.cycles.items())),
+        }
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the inbox already holds: every (sha256, path), and the first verdict per content."""
+
+    files: set[tuple[str, str]]
+    first: dict[str, dict[str, Any]]
+
+    def remember(self, sha256: str, path: str, outcome: str, code: str | None, reason: str | None) -> None:
+        self.files.add((sha256, path))
+        self.first.setdefault(sha256, {"path": path, "outcome": outcome, "reason_code": code, "reason": reason})
+
+
+@dataclass(frozen=True)
+class _File:
+    path: Path
+    relative: str  # as stored: relative to the inbox root
+    size: int
+    sha256: str
+
+
+def company_inbox(company_nit: str, inbox_root: Path | None = None) -> Path:
+    return Path(inbox_root or config.inbox_dir()) / company_nit
+
+
+def ingest_company(company_nit: str, inbox_root: Path | None = None, cycle_id: str | None = None) -> IngestReport:
+    """Ingest every new file in the company's inbox.
+
+    ``cycle_id`` only shapes the report (``invoices_in_cycle``): each document always lands in the
+    cycle of its own issue date, so a late invoice is never lost or mislabelled.
+    """
+    nit = _company_digits(company_nit)
+    root = Path(inbox_root or config.inbox_dir())
+    if cycle_id is not None:
+        periods.cycle_bounds(cycle_id)  # validate early
+    report = IngestReport(company_nit=nit, inbox=str(root / nit), cycle_id=cycle_id)
+    conn = db.connect()
+    try:
+        _require_company(nit, conn)
+        seen = _Seen(set(), {})
+        for row in db.query("ingest_known_hashes", {"company_nit": nit}, conn):
+            seen.remember(row["sha256"], row["path"], row["outcome"], row["reason_code"], row["reason"])
+        for path in _inbox_files(root / nit):
+            report.files_seen += 1
+            _ingest_path(path, root, nit, seen, conn, report)
+    finally:
+        conn.close()
+    log.info(
+        "company %s: %d files, %d skipped, %d ingested, %d duplicate, %d quarantined; %d invoices, %d lines",
+        nit,
+        report.files_seen,
+        report.skipped,
+        report.ingested,
+        report.duplicates,
+        report.quarantined,
+        report.invoices_added,
+        report.lines_added,
+    )
+    return report
+
+
+def _company_digits(company_nit: str) -> str:
+    try:
+        return parse_nit(company_nit)[0]
+    except InvalidNit as exc:
+        raise UnknownCompany(f"company NIT {company_nit!r}: {exc}") from None
+
+
+def _require_company(nit: str, conn) -> None:
+    if not db.query("ingest_company_get", {"nit": nit}, conn):
+        raise UnknownCompany(f"company {nit} is not registered; import it with `quincena companies import`")
+
+
+def _inbox_files(directory: Path) -> list[Path]:
+    """Candidate files under the company's inbox, in a stable order (case-insensitive extensions)."""
+    if not directory.is_dir():
+        log.info("inbox %s does not exist: nothing to ingest", directory)
+        return []
+    found = (p for p in directory.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
+
+
+def _ingest_path(path: Path, root: Path, nit: str, seen: _Seen, conn, report: IngestReport) -> None:
+    try:
+        file = _identify(path, root)
+    except OSError as exc:
+        report.unreadable += 1
+        log.warning("cannot read %s: %s", path, exc)
+        return
+    if (file.sha256, file.relative) in seen.files:
+        report.skipped += 1
+        return
+    if file.sha256 in seen.first:
+        _record_copy(file, nit, seen, conn, report)
+        return
+    try:
+        payloads = read_payloads(file.path, file.relative, config.max_file_bytes())
+        parsed = parse_payloads(payloads)
+        _check_customer(parsed, nit)
+    except RejectedDocument as exc:
+        if _quarantine(file, nit, exc.code, exc.reason, conn, report):
+            seen.remember(file.sha256, file.relative, "quarantined", exc.code, exc.reason)
+        return
+    except OSError as exc:
+        report.unreadable += 1
+        log.warning("cannot read %s: %s", path, exc)
+        return
+    recorded = _store(file, nit, parsed, conn, report)
+    if recorded:
+        seen.remember(file.sha256, file.relative, *recorded)
+
+
+def _record_copy(file: _File, nit: str, seen: _Seen, conn, report: IngestReport) -> None:
+    """Same bytes as a file already recorded: same verdict, no parsing, a row of its own."""
+    first = seen.first[file.sha256]
+    seen.files.add((file.sha256, file.relative))
+    if first["outcome"] == "quarantined":
+        reason = f"byte-identical to {first['path']}: {first['reason']}"
+        _quarantine(file, nit, first["reason_code"], reason, conn, report)
+        return
+    reason = f"byte-identical to {first['path']}"
+    with db.transaction(conn) as cur:
+        cur.execute(db.load_sql("ingest_file_insert"), _file_row(file, nit, "duplicate", 0, "same_file", reason))
+        inserted = cur.fetchone() is not None
+    if inserted:
+        report.duplicates += 1
+    else:
+        report.skipped += 1
+
+
+def _identify(path: Path, root: Path) -> _File:
+    size = path.stat().st_size
+    relative = path.relative_to(root).as_posix()
+    digest = _oversize_fingerprint(path, size) if size > config.max_file_bytes() else _sha256(path)
+    return _File(path=path, relative=relative, size=size, sha256=digest)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _oversize_fingerprint(path: Path, size: int) -> str:
+    """Identity of a file too large to parse, from its size, head and tail: never read whole."""
+    digest = hashlib.sha256(b"quincena-oversize\0" + str(size).encode() + b"\0")
+    with path.open("rb") as handle:
+        digest.update(handle.read(_CHUNK))
+        handle.seek(max(size - _CHUNK, 0))
+        digest.update(handle.read(_CHUNK))
+    return digest.hexdigest()
+
+
+def _check_customer(parsed: list[tuple[XmlPayload, DianDocument]], nit: str) -> None:
+    for _, doc in parsed:
+        if doc.customer.nit != nit:
+            raise RejectedDocument(
+                "wrong_customer",
+                f"{doc.number} is addressed to NIT {doc.customer.nit} ({doc.customer.name}), not to this company {nit}",
+            )
+
+
+def _file_row(file: _File, nit: str, outcome: str, documents: int, code: str | None, reason: str | None) -> dict:
+    return {
+        "company_nit": nit,
+        "sha256": file.sha256,
+        "path": file.relative,
+        "size_bytes": file.size,
+        "outcome": outcome,
+        "reason_code": code,
+        "reason": reason,
+        "documents": documents,
+    }
+
+
+def _quarantine(file: _File, nit: str, code: str, reason: str, conn, report: IngestReport) -> bool:
+    with db.transaction(conn) as cur:
+        cur.execute(db.load_sql("ingest_file_insert"), _file_row(file, nit, "quarantined", 0, code, reason))
+        inserted = cur.fetchone() is not None
+    if not inserted:  # another worker recorded this file meanwhile
+        report.skipped += 1
+        return False
+    report.quarantined += 1
+    report.quarantine_reasons[code] = report.quarantine_reasons.get(code, 0) + 1
+    report.quarantined_files.append({"path": file.relative, "reason_code": code, "reason": reason})
+    log.warning("quarantined %s: %s (%s)", file.relative, reason, code)
+    return True
+
+
+_Recorded = tuple[str, str | None, str | None]  # outcome, reason code, reason
+
+
+def _store(file: _File, nit: str, parsed: list[tuple[XmlPayload, DianDocument]], conn, report) -> _Recorded | None:
+    """Write the file row and its new documents in one transaction; a database refusal quarantines it.
+
+    Returns what was recorded, or None when another worker recorded the file first.
+    """
+    try:
+        with db.transaction(conn) as cur:
+            counts = _store_in(cur, file, nit, parsed)
+    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+        reason = f"the database refused a value: {str(exc).splitlines()[0]}"
+        if _quarantine(file, nit, "missing_field", reason, conn, report):
+            return "quarantined", "missing_field", reason
+        return None
+    if counts is None:
+        report.skipped += 1
+        return None
+    added, lines, cycles = counts
+    if added:
+        report.ingested += 1
+    else:
+        report.duplicates += 1
+    report.invoices_added += added
+    report.lines_added += lines
+    for cycle_id, n in cycles.items():
+        report.cycles[cycle_id] = report.cycles.get(cycle_id, 0) + n
+    report.invoices_in_cycle += cycles.get(report.cycle_id or "", 0)
+    return ("ingested", None, None) if added else ("duplicate", "duplicate", None)
+
+
+def _store_in(cur, file: _File, nit: str, parsed) -> tuple[int, int, Counter] | None:
+    cur.execute(db.load_sql("ingest_file_insert"), _file_row(file, nit, "ingested", len(parsed), None, None))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    file_id = row["id"]
+    added, lines, cycles = 0, 0, Counter()
+    for payload, doc in parsed:
+        invoice_id = _insert_invoice(cur, doc, nit, file_id, payload.name)
+        if invoice_id is None:
+            continue
+        added += 1
+        lines += len(doc.lines)
+        cycles[periods.cycle_id_for(doc.issue_date)] += 1
+        db.execute_many("ingest_invoice_line_insert", _line_rows(doc, invoice_id), cur)
+        db.execute_many("ingest_invoice_tax_insert", _tax_rows(doc, invoice_id), cur)
+    if not added:
+        numbers = ", ".join(doc.number for _, doc in parsed)
+        reason = f"already ingested from another file (same CUFE): {numbers}"
+        cur.execute(
+            db.load_sql("ingest_file_set_outcome"),
+            {"id": file_id, "outcome": "duplicate", "reason_code": "duplicate", "reason": reason},
+        )
+    return added, lines, cycles
+
+
+def _insert_invoice(cur, doc: DianDocument, nit: str, file_id: int, source: str) -> int | None:
+    t = doc.totals
+    cur.execute(
+        db.load_sql("ingest_invoice_insert"),
+        {
+            "company_nit": nit,
+            "cufe": doc.cufe,
+            "doc_type": doc.doc_type,
+            "number": doc.number,
+            "invoice_type_code": doc.invoice_type_code,
+            "issue_date": doc.issue_date,
+            "due_date": doc.due_date,
+            "currency": doc.currency,
+            "supplier_nit": doc.supplier.nit,
+            "supplier_dv": doc.supplier.dv,
+            "supplier_name": doc.supplier.name,
+            "customer_nit": doc.customer.nit,
+            "line_extension_amount": t.line_extension,
+            "tax_exclusive_amount": t.tax_exclusive,
+            "tax_inclusive_amount": t.tax_inclusive,
+            "allowance_total_amount": t.allowance_total,
+            "charge_total_amount": t.charge_total,
+            "prepaid_amount": t.prepaid,
+            "payable_amount": t.payable,
+            "billing_reference": doc.billing_reference,
+            "cycle_id": periods.cycle_id_for(doc.issue_date),
+            "source_file_id": file_id,
+            "source_file": source,
+        },
+    )
+    row = cur.fetchone()
+    return None if row is None else row["id"]
+
+
+def _line_rows(doc: DianDocument, invoice_id: int) -> list[dict[str, Any]]:
+    rows, seen = [], set()
+    for position, line in enumerate(doc.lines, start=1):
+        line_no = line.line_no if line.line_no not in seen else 100_000 + position  # repeated cbc:ID
+        seen.add(line_no)
+        rows.append(
+            {
+                "invoice_id": invoice_id,
+                "line_no": line_no,
+                "description": line.description,
+                "item_code": line.item_code,
+                "quantity": line.quantity,
+                "unit_code": line.unit_code,
+                "unit_price": line.unit_price,
+                "line_total": line.line_total,
+                "tax_amount": line.tax_amount,
+                "tax_percent": line.tax_percent,
+            }
+        )
+    return rows
+
+
+def _tax_rows(doc: DianDocument, invoice_id: int) -> list[dict[str, Any]]:
+    rows = []
+    for kind, amounts in (("tax", doc.taxes), ("withholding", doc.withholdings)):
+        for seq, tax in enumerate(amounts, start=1):
+            rows.append(
+                {
+                    "invoice_id": invoice_id,
+                    "kind": kind,
+                    "seq": seq,
+                    "scheme_id": tax.scheme_id,
+                    "scheme_name": tax.scheme_name,
+                    "taxable_amount": tax.taxable_amount,
+                    "amount": tax.amount,
+                    "percent": tax.percent,
+                }
+            )
+    return rows
+
+
+def ingest_companies(nits: list[str] | None = None, inbox_root: Path | None = None) -> list[IngestReport]:
+    """Ingest several companies (default: every active one), one report each."""
+    from quincena.core import companies
+
+    targets = nits if nits else companies.active_nits()
+    return [ingest_company(nit, inbox_root) for nit in targets]

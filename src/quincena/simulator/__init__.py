@@ -1,6 +1,0 @@
-"""A DeepSeek-compatible simulator: ``quincena simulator`` or ``start_simulator()`` in-process."""
-
-from quincena.simulator.config import SimulatorConfig
-from quincena.simulator.server import SimulatorHandle, start_simulator
-
-__all__ = ["SimulatorConfig", "SimulatorHandle", "start_simulator"]

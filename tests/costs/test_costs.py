@@ -1,0 +1,55 @@
+"""Cycle cost aggregation on a hand-made ledger: exact per company and key, whole-cycle totals."""
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from quincena.core import db
+from quincena.costs import cycle_costs as costs
+
+CYCLE = "2026-11-Q1"
+A, B = "900373115", "860034313"
+
+
+def _seed() -> None:
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO companies (nit, dv, name) VALUES (%s, 3, 'A SAS'), (%s, 7, 'B SAS')", (A, B))
+        for nit, n in ((A, 3), (B, 1)):
+            for i in range(n):
+                cur.execute(
+                    "INSERT INTO invoices (company_nit, cufe, doc_type, number, issue_date, currency, supplier_nit,"
+                    " supplier_name, customer_nit, line_extension_amount, tax_exclusive_amount,"
+                    " tax_inclusive_amount, payable_amount, cycle_id, status, source_file)"
+                    " VALUES (%s, %s, 'invoice', %s, '2026-11-03', 'COP', '800197268', 'S', %s,"
+                    " 100, 100, 119, 119, %s, 'classified', 'f.xml')",
+                    (nit, f"{nit}-{i}", f"F{i}", nit, CYCLE),
+                )
+        calls = [
+            (A, "k1", "ok", "0.30"),
+            (A, "k2", "rate_limited", "0"),
+            (B, "k1", "ok", "0.10"),
+            (None, "k2", "ok", "0.05"),
+        ]
+        for nit, key, outcome, cost in calls:
+            cur.execute(
+                "INSERT INTO api_calls (attempt_id, call_id, attempt_no, started_at, key_name, model, company_nit,"
+                " cycle_id, outcome, latency_ms, prompt_cache_hit_tokens, cost_usd)"
+                " VALUES (%s, %s, 1, %s, %s, 'deepseek-v4-flash', %s, %s, %s, 10, 100, %s)",
+                (uuid.uuid4(), uuid.uuid4(), datetime.now(UTC), key, nit, CYCLE, outcome, Decimal(cost)),
+            )
+
+
+def test_rerun_of_one_company_still_reports_the_whole_cycle(clean_db) -> None:
+    _seed()
+    result = costs.compute(CYCLE, [A])  # a re-run asked only for A
+    by_company = {r["member"]: r for r in result.companies}
+    assert set(by_company) == {A, B}  # B has invoices and calls in the cycle: it stays in the report
+    assert by_company[A]["cost_usd"] == Decimal("0.30") and by_company[A]["rate_limited"] == 1
+    assert by_company[B]["cost_usd"] == Decimal("0.10")
+    # The total is the whole ledger (the call filed under no company included), for every counter.
+    assert result.total["cost_usd"] == Decimal("0.45") and result.total["calls"] == 4
+    assert result.total["rate_limited"] == 1 and result.total["prompt_cache_hit_tokens"] == 400
+    assert {k["member"]: k["cost_usd"] for k in result.keys} == {"k1": Decimal("0.40"), "k2": Decimal("0.05")}
+    # Proportional view: share of invoices x total (A has 3 of 4 invoices).
+    assert by_company[A]["proportional_cost_usd"] == Decimal("0.33750000")
+    assert result.total["avg_cost_per_invoice_usd"] == Decimal("0.11250000")

@@ -1,0 +1,154 @@
+"""docker-compose.yaml, Dockerfile and .env.example hold together (no docker engine runs here).
+
+Structure is checked with PyYAML (anchors resolved as compose resolves them); where a docker
+client exists, `docker compose config` must accept the file too.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = REPO / "docker-compose.yaml"
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+}
+LONG_RUNNING = AIRFLOW_SERVICES - {"airflow-init"}
+# What a real secret looks like: a DeepSeek key, or a long random token mixing cases and digits
+# (placeholders are "sk-..." and change-me; UPPER_CASE variable names are not tokens).
+SECRET = re.compile(r"sk-[A-Za-z0-9]{16,}|\b(?=[\w\-]*\d)(?=[\w\-]*[a-z])(?=[\w\-]*[A-Z])[\w\-]{32,}")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+
+
+def test_services_and_profiles(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == AIRFLOW_SERVICES | {"postgres", "redis", "simulator"}
+    assert services["simulator"]["profiles"] == ["simulator"]
+    assert all("profiles" not in spec for name, spec in services.items() if name != "simulator")
+    commands = {name: services[name].get("command") for name in LONG_RUNNING}
+    assert commands == {
+        "airflow-apiserver": "api-server",
+        "airflow-scheduler": "scheduler",
+        "airflow-dag-processor": "dag-processor",
+        "airflow-triggerer": "triggerer",
+        "airflow-worker": "celery worker",
+    }
+
+
+def test_shared_anchors_give_every_airflow_service_the_same_setup(compose: dict[str, Any]) -> None:
+    text = COMPOSE.read_text(encoding="utf-8")
+    assert "x-airflow-common:\n  &airflow-common" in text and "&airflow-common-env" in text
+    common_env = compose["x-airflow-common"]["environment"]
+    assert common_env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert common_env["AIRFLOW_CONN_QUINCENA_DB"].startswith("${AIRFLOW_CONN_QUINCENA_DB")
+    assert common_env["AIRFLOW_CONN_DEEPSEEK_DEFAULT"].startswith("${AIRFLOW_CONN_DEEPSEEK_DEFAULT")
+    for name in AIRFLOW_SERVICES | {"simulator"}:
+        service = compose["services"][name]
+        assert service["image"] == compose["x-airflow-common"]["image"], name
+        for key, value in common_env.items():
+            assert service["environment"].get(key) == value, (name, key)
+
+
+def test_depends_on_graph(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    graph = {name: dict(spec.get("depends_on") or {}) for name, spec in services.items()}
+    for name, deps in graph.items():
+        assert set(deps) <= set(services), (name, deps)
+    init = graph["airflow-init"]
+    assert init["postgres"]["condition"] == "service_healthy" and init["redis"]["condition"] == "service_healthy"
+    for name in LONG_RUNNING:
+        assert graph[name]["airflow-init"]["condition"] == "service_completed_successfully", name
+    assert graph["airflow-worker"]["airflow-apiserver"]["condition"] == "service_healthy"
+    assert graph["simulator"] == {}
+    # No cycles: repeatedly remove services whose dependencies are all gone.
+    remaining = dict(graph)
+    while remaining:
+        ready = [n for n, deps in remaining.items() if not set(deps) & set(remaining)]
+        assert ready, f"depends_on cycle among {sorted(remaining)}"
+        for n in ready:
+            del remaining[n]
+
+
+def test_scaling_and_loopback_only(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    worker = services["airflow-worker"]
+    assert "container_name" not in worker and "ports" not in worker  # --scale airflow-worker=N
+    for name, spec in services.items():
+        for port in spec.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+    assert services["airflow-apiserver"]["ports"] == ["127.0.0.1:8080:8080"]
+
+
+def test_referenced_files_exist(compose: dict[str, Any]) -> None:
+    assert compose["x-airflow-common"]["build"] == "."
+    assert (REPO / "Dockerfile").is_file() and (REPO / ".env.example").is_file()
+    for spec in compose["services"].values():
+        for volume in spec.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (REPO / source).exists(), volume
+    init_sql = list((REPO / "docker" / "postgres-init").glob("*.sql"))
+    assert init_sql and "CREATE DATABASE quincena" in init_sql[0].read_text()
+    init_script = compose["services"]["airflow-init"]["command"][-1]
+    for path in re.findall(r"/opt/quincena/(\S+\.json)", init_script):
+        assert (REPO / path).is_file(), path
+
+
+def test_dockerfile_installs_our_packages_and_copies_what_exists() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert dockerfile.startswith("#") and "FROM apache/airflow:3.3.2-python3.11" in dockerfile
+    assert "-r requirements.lock" in dockerfile and "-e . -e providers/deepseek" in dockerfile
+    assert re.search(r"apache-airflow-providers-celery==\d", dockerfile) and re.search(r"redis==\d", dockerfile)
+    for source in re.findall(r"^COPY (?:--\S+ )*(\S+) ", dockerfile, flags=re.MULTILINE):
+        assert (REPO / source).exists(), f"COPY {source}: missing from the repository"
+    for needed in ("dags", "plugins", "include"):
+        assert re.search(rf"^COPY .*\b{needed} ", dockerfile, flags=re.MULTILINE), needed
+
+
+def test_no_secret_values_shipped() -> None:
+    for name in ("docker-compose.yaml", "Dockerfile", ".env.example"):
+        text = (REPO / name).read_text(encoding="utf-8")
+        assert not SECRET.search(text), f"{name} holds something that looks like a secret: {SECRET.search(text)[0]}"
+    env = dict(
+        line.split("=", 1) for line in (REPO / ".env.example").read_text().splitlines() if line and line[0] != "#"
+    )
+    for key in ("POSTGRES_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_ADMIN_PASSWORD"):
+        assert env[key] == "change-me", key
+    assert '"sk-..."' in env["AIRFLOW_CONN_DEEPSEEK_DEFAULT"]
+    assert ".env" in (REPO / ".gitignore").read_text().split()
+
+
+def _compose_cli() -> list[str] | None:
+    """`docker compose` (plugin) or `docker-compose`, whichever works here."""
+    for cli in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(cli[0]) and subprocess.run([*cli, "version"], capture_output=True).returncode == 0:
+            return cli
+    return None
+
+
+@pytest.mark.skipif(_compose_cli() is None, reason="no docker compose client on this machine")
+def test_docker_compose_config_accepts_it(tmp_path: Path) -> None:
+    shutil.copy(REPO / ".env.example", tmp_path / ".env")
+    result = subprocess.run(
+        [*(_compose_cli() or []), "-f", str(COMPOSE), "--env-file", str(tmp_path / ".env"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,168 @@
+"""The newcomer's path, headless: `quincena demo start` at a small scale, the run green through
+Airflow's REST API, the figures in the firm's database, then `quincena demo stop` leaving nothing.
+
+The slow end-to-end test of the suite (~1 minute here); `make test` runs it, `-m "not e2e"` skips it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+QUINCENA = [sys.executable, "-m", "quincena.cli"]
+COMPANIES, INVOICES = 3, 20
+START_TIMEOUT_S = 300  # db migrations, four Airflow components, the DAG parsed
+RUN_TIMEOUT_S = 240  # 3 companies x 20 invoices take ~20 s on 2 cores; generous for a loaded CI box
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def poll(what: str, check: Callable[[], Any], timeout_s: float, interval_s: float = 2.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval_s)
+    pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def demo_env() -> Iterator[dict[str, str]]:
+    """A private .local (QUINCENA_LOCAL) and free ports; the session's AIRFLOW_*/QUINCENA_* are not inherited."""
+    local = Path(tempfile.mkdtemp(prefix="quincena-demo-"))
+    local.chmod(0o755)  # the embedded PostgreSQL runs as its own system user when we are root
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW", "QUINCENA_")) and k not in ("DATABASE_URL", "PYTHONPATH")
+    }
+    env.update(
+        QUINCENA_LOCAL=str(local),
+        QUINCENA_DEMO_API_PORT=str(free_port()),
+        QUINCENA_DEMO_SIMULATOR_PORT=str(free_port()),
+        QUINCENA_DEMO_COMPANIES=str(COMPANIES),
+        QUINCENA_DEMO_INVOICES=str(INVOICES),
+    )
+    yield env
+    # Whatever happened, leave no process behind (a no-op after a successful stop).
+    subprocess.run([*QUINCENA, "demo", "stop"], env=env, cwd=REPO, capture_output=True, timeout=120)
+    shutil.rmtree(local, ignore_errors=True)
+
+
+def quincena(env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess:
+    result = subprocess.run([*QUINCENA, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, (
+        f"quincena {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    return result
+
+
+def started_processes(local: Path) -> set[int]:
+    """PIDs of every process the demo started: its process groups (PID files) and the PostgreSQL server."""
+    pids: set[int] = set()
+    for pid_file in (local / "run").glob("*.pid"):
+        leader = json.loads(pid_file.read_text())["pid"]
+        pids.update(p.pid for p in psutil.process_iter() if _pgid(p.pid) == leader)
+    postmaster = int((local / "pgdata" / "postmaster.pid").read_text().splitlines()[0])
+    pids.add(postmaster)
+    pids.update(child.pid for child in psutil.Process(postmaster).children(recursive=True))
+    return pids
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def airflow_token(base: str, local: Path) -> str:
+    password_file = local / "airflow" / "simple_auth_manager_passwords.json.generated"
+    password = json.loads(password_file.read_text())["admin"]
+    response = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=10)
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def finished_run(base: str, token: str) -> dict[str, Any] | None:
+    response = requests.get(
+        f"{base}/api/v2/dags/quincena_cycle/dagRuns", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    response.raise_for_status()
+    runs = response.json()["dag_runs"]
+    assert len(runs) == 1, f"the demo must make exactly one run, got {[r['dag_run_id'] for r in runs]}"
+    return runs[0] if runs[0]["state"] in ("success", "failed") else None
+
+
+def firm_figures(local: Path, cycle_id: str) -> dict[str, Any]:
+    uri = f"postgresql://postgres:@/quincena?host={local / 'pgdata'}"
+    with psycopg.connect(uri) as conn:
+        statuses = dict(conn.execute("SELECT status, count(*) FROM invoices GROUP BY status").fetchall())
+        calls, ledger = conn.execute(
+            "SELECT count(*), coalesce(sum(cost_usd), 0) FROM api_calls WHERE cycle_id = %s", (cycle_id,)
+        ).fetchone()
+        total = conn.execute(
+            "SELECT cost_usd, calls FROM cycle_costs WHERE cycle_id = %s AND dimension = 'total'", (cycle_id,)
+        ).fetchone()
+        companies = conn.execute("SELECT count(*) FROM companies WHERE active").fetchone()[0]
+    return {"statuses": statuses, "calls": calls, "ledger": Decimal(ledger), "total": total, "companies": companies}
+
+
+def test_demo_runs_green_and_stops_clean(demo_env: dict[str, str]) -> None:
+    began = time.monotonic()
+    local = Path(demo_env["QUINCENA_LOCAL"])
+    base = f"http://127.0.0.1:{demo_env['QUINCENA_DEMO_API_PORT']}"
+
+    out = quincena(demo_env, "demo", "start", timeout=START_TIMEOUT_S).stdout
+    assert f"http://localhost:{demo_env['QUINCENA_DEMO_API_PORT']}" in out and "login: admin / " in out
+    cycle_id = json.loads((local / "run" / "demo.json").read_text())["cycle"]
+    started = started_processes(local)
+
+    token = airflow_token(base, local)
+    run = poll("the demo's DAG run to finish", lambda: finished_run(base, token), RUN_TIMEOUT_S)
+    assert run["state"] == "success", f"run {run['dag_run_id']} ended {run['state']}"
+    assert run["conf"] == {"cycle": cycle_id}
+
+    figures = firm_figures(local, cycle_id)
+    assert figures["companies"] == COMPANIES
+    statuses = figures["statuses"]
+    assert "pending" not in statuses and set(statuses) <= {"classified", "review", "quarantined"}, statuses
+    assert statuses.get("classified", 0) + statuses.get("review", 0) >= COMPANIES * INVOICES * 0.9, statuses
+    assert figures["calls"] > 0 and figures["ledger"] > 0
+    total_cost, total_calls = figures["total"]
+    assert Decimal(total_cost) == figures["ledger"] and total_calls == figures["calls"]
+    assert (local / "reports" / cycle_id / "cycle_report.html").is_file()
+
+    # Re-running start while everything runs is harmless: same processes, same single run.
+    quincena(demo_env, "demo", "start", timeout=START_TIMEOUT_S)
+    assert finished_run(base, token)["dag_run_id"] == run["dag_run_id"]
+
+    stop = quincena(demo_env, "demo", "stop", timeout=120).stdout
+    assert "airflow-scheduler" in stop and "simulator" in stop and "PostgreSQL" in stop
+    left = [p for p in started if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert left == [], f"processes left behind: {[psutil.Process(p).cmdline() for p in left]}"
+    assert not list((local / "run").glob("*.pid"))
+    print(f"demo: green run and clean stop in {time.monotonic() - began:.0f}s")
