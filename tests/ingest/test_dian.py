@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from quincena.cli import main as cli_main
-from quincena.ingest import dian
+from quincena.ingest import dian, files
 from quincena.ingest.dian import RejectedDocument, TaxAmount
 from tests.fixtures import dian_docs as d
 
@@ -159,7 +159,7 @@ def test_zip_bomb_is_stopped_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_zip_with_too_many_members() -> None:
-    data = d.zip_bytes({f"f{i}.xml": b"<a/>" for i in range(dian.MAX_ZIP_MEMBERS + 1)})
+    data = d.zip_bytes({f"f{i}.xml": b"<a/>" for i in range(files.MAX_ZIP_MEMBERS + 1)})
     assert _rejected(data, "many.zip").code == "too_large"
 
 

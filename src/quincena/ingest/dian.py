@@ -8,10 +8,7 @@ the DOCTYPE, before anything is expanded. Amounts are ``Decimal`` end to end.
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
-import zipfile
-import zlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -22,8 +19,9 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _defused_fromstring
 
-from quincena.core import config
 from quincena.core.nit import InvalidNit, check_digit
+from quincena.ingest.files import XmlPayload, read_payloads
+from quincena.ingest.rejections import RejectedDocument
 
 UBL = "urn:oasis:names:specification:ubl:schema:xsd:"
 CBC = UBL + "CommonBasicComponents-2"
@@ -38,38 +36,12 @@ _SHAPES = {
     "DebitNote": ("DebitNoteLine", "DebitedQuantity", "RequestedMonetaryTotal"),
 }
 
-MAX_ZIP_MEMBERS = 20  # a DIAN zip holds one XML and one PDF; more smells like a bomb
 # What the schema's columns hold: numeric(18, 2) amounts, numeric(18, 6) quantities and prices,
 # numeric(7, 4) percents; refusing bigger values here beats a database error mid-batch.
 _AMOUNT_LIMIT = Decimal(10) ** 16
 _QUANTITY_LIMIT = Decimal(10) ** 12
 _PERCENT_LIMIT = Decimal(1000)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-
-REJECTION_CODES = frozenset(
-    {
-        "too_large",
-        "invalid_zip",
-        "malformed_xml",
-        "hostile_xml",
-        "not_dian",
-        "unsupported_document",
-        "missing_field",  # a required field is absent or unreadable (not a number, not a date)
-        "wrong_customer",
-        "no_documents",
-    }
-)
-
-
-class RejectedDocument(Exception):
-    """A file or document we refuse, with a fixed ``code`` and a reason an accountant can read."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        if code not in REJECTION_CODES:
-            raise ValueError(f"unknown rejection code {code!r}")
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 class _ReceiptOnly(RejectedDocument):
@@ -138,95 +110,6 @@ class DianDocument:
     profile_execution_id: str | None  # 1 production, 2 test
     dian_response_code: str | None  # from the AttachedDocument's ApplicationResponse; 02 = accepted
     envelope: str = "Invoice"  # root element of the file: AttachedDocument or the document itself
-
-
-@dataclass(frozen=True)
-class XmlPayload:
-    name: str  # file name, or "archive.zip!member.xml"
-    data: bytes
-
-
-# --- reading files ---------------------------------------------------------------------------
-
-
-def read_payloads(source: Path | bytes, filename: str | None = None, max_bytes: int | None = None) -> list[XmlPayload]:
-    """The XML documents in a file: an ``.xml`` as is, a ``.zip``'s XML members (PDFs and others ignored)."""
-    limit = config.max_file_bytes() if max_bytes is None else max_bytes
-    if isinstance(source, Path):
-        name = filename or source.name
-        data = _read_bounded(source, limit)
-    else:
-        name = filename or "<bytes>"
-        data = bytes(source)
-        if len(data) > limit:
-            raise RejectedDocument("too_large", f"file is {len(data)} bytes; the limit is {limit}")
-    if data[:4] == b"PK\x03\x04" or name.lower().endswith(".zip"):
-        return _zip_payloads(name, data, limit)
-    return [XmlPayload(name, data)]
-
-
-def _read_bounded(path: Path, limit: int) -> bytes:
-    """Read a file, refusing (without reading it) one larger than ``limit``."""
-    size = path.stat().st_size
-    if size > limit:
-        raise RejectedDocument("too_large", f"file is {size} bytes; the limit is {limit}")
-    with path.open("rb") as handle:
-        data = handle.read(limit + 1)  # it may have grown since stat()
-    if len(data) > limit:
-        raise RejectedDocument("too_large", f"file is over the limit of {limit} bytes")
-    return data
-
-
-def _zip_payloads(name: str, data: bytes, limit: int) -> list[XmlPayload]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-            if len(members) > MAX_ZIP_MEMBERS:
-                raise RejectedDocument(
-                    "too_large", f"zip holds {len(members)} members; at most {MAX_ZIP_MEMBERS} are accepted"
-                )
-            xml_members = [m for m in members if _is_xml_member(m)]
-            if not xml_members:
-                listing = ", ".join(m.filename for m in members) or "nothing"
-                raise RejectedDocument("no_documents", f"zip holds no XML document (it holds {listing})")
-            budget = limit
-            payloads = []
-            for member in xml_members:
-                content = _read_member(archive, member, budget, limit)
-                budget -= len(content)
-                payloads.append(XmlPayload(f"{name}!{member.filename}", content))
-            return payloads
-    except RejectedDocument:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as exc:
-        raise RejectedDocument("invalid_zip", f"not a readable zip: {exc}") from None
-    except NotImplementedError as exc:
-        raise RejectedDocument("invalid_zip", f"zip uses an unsupported feature: {exc}") from None
-
-
-def _is_xml_member(member: zipfile.ZipInfo) -> bool:
-    base = member.filename.rsplit("/", 1)[-1]
-    return (
-        not member.is_dir()
-        and base.lower().endswith(".xml")
-        and not base.startswith("._")  # macOS resource forks
-        and "__MACOSX/" not in member.filename
-    )
-
-
-def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int, limit: int) -> bytes:
-    """Decompress one member, stopping as soon as the archive's total passes the limit (zip bombs lie)."""
-    too_big = RejectedDocument("too_large", f"zip expands beyond the limit of {limit} bytes")
-    if member.file_size > budget:
-        raise too_big
-    chunks, total = [], 0
-    with archive.open(member) as handle:
-        while chunk := handle.read(64 * 1024):
-            total += len(chunk)
-            if total > budget:
-                raise too_big
-            chunks.append(chunk)
-    return b"".join(chunks)
 
 
 # --- parsing XML -----------------------------------------------------------------------------
