@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 DB_CONN_ID = "quincena_db"
 DEEPSEEK_CONN_ID = "deepseek_default"
 DEEPSEEK_POOL = "deepseek"
+# The firm's clock: DIAN issue dates are Colombian calendar dates; quincenas and weeks are Bogotá's.
+TIMEZONE = "America/Bogota"
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(TIMEZONE)
 
 
 def project_root() -> Path:
@@ -43,3 +50,8 @@ def reports_dir() -> Path:
 def max_file_bytes() -> int:
     """Largest inbox file we parse; DIAN XMLs are tens of KB, so 5 MB is generous."""
     return int(os.environ.get("QUINCENA_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
+
+
+def max_lines_per_invoice() -> int:
+    """More lines than this and an invoice goes to review instead of DeepSeek: it protects the API bill."""
+    return int(os.environ.get("QUINCENA_MAX_LINES_PER_INVOICE", "300"))

@@ -19,7 +19,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _defused_fromstring
 
-from quincena.core.nit import InvalidNit, check_digit
+from quincena.core.nit import InvalidNit, check_digit, split_nit
 from quincena.ingest.files import XmlPayload, read_payloads
 from quincena.ingest.rejections import RejectedDocument
 
@@ -41,6 +41,7 @@ _SHAPES = {
 _AMOUNT_LIMIT = Decimal(10) ** 16
 _QUANTITY_LIMIT = Decimal(10) ** 12
 _PERCENT_LIMIT = Decimal(1000)
+_MIN_EXPONENT = -12  # 1E-999999 is a number Decimal can hold but not divide by; no invoice needs it
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
@@ -110,6 +111,7 @@ class DianDocument:
     profile_execution_id: str | None  # 1 production, 2 test
     dian_response_code: str | None  # from the AttachedDocument's ApplicationResponse; 02 = accepted
     envelope: str = "Invoice"  # root element of the file: AttachedDocument or the document itself
+    exchange_rate: Decimal | None = None  # cac:PaymentExchangeRate/cbc:CalculationRate, pesos per unit
 
 
 # --- parsing XML -----------------------------------------------------------------------------
@@ -258,6 +260,7 @@ def _parse_document(root: Element, local: str, envelope: str, response_code: str
         profile_execution_id=_text(root, "cbc:ProfileExecutionID"),
         dian_response_code=response_code,
         envelope=envelope,
+        exchange_rate=_optional_decimal(root, "cac:PaymentExchangeRate/cbc:CalculationRate", _QUANTITY_LIMIT),
     )
 
 
@@ -301,6 +304,8 @@ def _decimal(text: str, path: str, limit: Decimal = _AMOUNT_LIMIT) -> Decimal:
         raise RejectedDocument("missing_field", f"{path} is not a number: {text[:40]!r}") from None
     if not value.is_finite() or abs(value) >= limit:
         raise RejectedDocument("missing_field", f"{path} is out of range: {text[:40]!r}")
+    if value and value.normalize().as_tuple().exponent < _MIN_EXPONENT:
+        raise RejectedDocument("missing_field", f"{path} has more decimals than any amount: {text[:40]!r}")
     return value
 
 
@@ -341,11 +346,11 @@ def _party(root: Element, role: str, what: str) -> Party:
 def _nit_and_dv(raw: str, scheme_dv: str | None) -> tuple[str, str | None, bool | None]:
     """Digits of a NIT (dots, spaces and a '-DV' suffix tolerated), the DV as given, and whether it checks."""
     text = raw.strip()
-    match = re.fullmatch(r"([0-9][0-9.\s]*?)(?:\s*-\s*([0-9]))?", text)
-    if not match:
+    parts = split_nit(text)
+    if parts is None:
         return text, (scheme_dv or "").strip() or None, None  # a foreign or odd id: kept as given
-    digits = re.sub(r"[.\s]", "", match.group(1))
-    dv = (scheme_dv or match.group(2) or "").strip() or None
+    digits, suffix = parts
+    dv = (scheme_dv or suffix or "").strip() or None
     try:
         expected = check_digit(digits)
     except InvalidNit:
@@ -394,7 +399,7 @@ def _lines(root: Element, line_tag: str, quantity_tag: str) -> tuple[Line, ...]:
 
 def _line(el: Element, position: int, quantity_tag: str) -> Line:
     line_id = _text(el, "cbc:ID") or ""
-    line_no = int(line_id) if line_id.isdigit() and int(line_id) < 2**31 else position
+    line_no = int(line_id) if line_id.isascii() and line_id.isdigit() and int(line_id) < 2**31 else position
     descriptions = [(d.text or "").strip() for d in el.findall("cac:Item/cbc:Description", NS)]
     description = " ".join(d for d in descriptions if d)
     if not description:

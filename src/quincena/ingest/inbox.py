@@ -9,9 +9,13 @@ with the first copy's verdict, also without parsing; a CUFE already stored makes
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,15 @@ import psycopg
 
 from quincena.core import config, db, periods
 from quincena.core.nit import InvalidNit, parse_nit
-from quincena.ingest.dian import DianDocument, RejectedDocument, XmlPayload, parse_payloads, read_payloads
+from quincena.ingest import checks
+from quincena.ingest.dian import (
+    DianDocument,
+    RejectedDocument,
+    XmlPayload,
+    document_to_dict,
+    parse_payloads,
+    read_payloads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +55,7 @@ class IngestReport:
     quarantined: int = 0
     unreadable: int = 0  # could not even be read (permissions, vanished): no row, retried next run
     invoices_added: int = 0
+    in_review: int = 0  # of invoices_added, those a sanity check sent to review (not to DeepSeek)
     lines_added: int = 0
     invoices_in_cycle: int = 0  # of invoices_added, those whose issue date falls in cycle_id
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
@@ -62,6 +75,7 @@ class IngestReport:
             "quarantined": self.quarantined,
             "unreadable": self.unreadable,
             "invoices_added": self.invoices_added,
+            "in_review": self.in_review,
             "lines_added": self.lines_added,
             "invoices_in_cycle": self.invoices_in_cycle,
             "quarantine_reasons": dict(sorted(self.quarantine_reasons.items())),
@@ -142,24 +156,83 @@ def _require_company(nit: str, conn) -> None:
         raise UnknownCompany(f"company {nit} is not registered; import it with `quincena companies import`")
 
 
-def _inbox_files(directory: Path) -> list[Path]:
-    """Candidate files under the company's inbox, in a stable order (case-insensitive extensions)."""
+@dataclass(frozen=True)
+class _Entry:
+    """A candidate file of the inbox, or what makes it unopenable (never opened then)."""
+
+    path: Path
+    problem: tuple[str, str] | None = None  # (reason code, reason)
+
+
+def _inbox_files(directory: Path) -> list[_Entry]:
+    """Candidate files under the company's inbox, in a stable order (case-insensitive extensions).
+
+    An explicit walk (no recursion, no following of directory links, so any depth and no loops). A
+    FIFO, device or dangling link named like a document is returned with its problem and never
+    opened (opening a FIFO blocks forever); a link to a file outside the inbox is refused.
+    """
     if not directory.is_dir():
         log.info("inbox %s does not exist: nothing to ingest", directory)
         return []
-    found = (p for p in directory.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
-    return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
+    inside = directory.resolve()
+    found: list[_Entry] = []
+    stack = [directory]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                listed = list(entries)
+        except OSError as exc:
+            log.warning("cannot list %s: %s", safe_name(str(directory)), exc)
+            continue
+        for entry in listed:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            elif Path(entry.name).suffix.lower() in EXTENSIONS:
+                found.append(_classify_entry(entry, inside))
+    return sorted(found, key=lambda e: os.fsencode(e.path.relative_to(directory)))
 
 
-def _ingest_path(path: Path, root: Path, nit: str, seen: _Seen, conn, report: IngestReport) -> None:
+def _classify_entry(entry: os.DirEntry, inside: Path) -> _Entry:
+    path = Path(entry.path)
+    if entry.is_symlink():
+        target = path.resolve()
+        if not target.exists():
+            return _Entry(path, ("not_a_file", "a symbolic link to nothing (dangling link)"))
+        if not target.is_relative_to(inside):
+            return _Entry(path, ("unsafe_path", "a symbolic link leading outside the company's inbox"))
     try:
-        file = _identify(path, root)
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except OSError as exc:
+        return _Entry(path, ("not_a_file", f"cannot be examined: {exc.strerror or exc}"))
+    if not regular:
+        return _Entry(path, ("not_a_file", "not a regular file (a FIFO, device or socket named like a document)"))
+    return _Entry(path)
+
+
+def safe_name(name: str) -> str:
+    """A file name as text we can store and log: undecodable bytes (e.g. a Latin-1 name from a Windows
+    share) are read as Windows-1252, and any byte still unreadable is written as \\xNN."""
+    raw = os.fsencode(name)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="backslashreplace")
+
+
+def _ingest_path(entry: _Entry, root: Path, nit: str, seen: _Seen, conn, report: IngestReport) -> None:
+    path = entry.path
+    try:
+        file = _identify(entry, root)
     except OSError as exc:
         report.unreadable += 1
-        log.warning("cannot read %s: %s", path, exc)
+        log.warning("cannot read %s: %s", safe_name(str(path)), exc)
         return
     if (file.sha256, file.relative) in seen.files:
         report.skipped += 1
+        return
+    if entry.problem is not None:
+        if _quarantine(file, nit, *entry.problem, conn, report):
+            seen.remember(file.sha256, file.relative, "quarantined", *entry.problem)
         return
     if file.sha256 in seen.first:
         _record_copy(file, nit, seen, conn, report)
@@ -169,16 +242,29 @@ def _ingest_path(path: Path, root: Path, nit: str, seen: _Seen, conn, report: In
         parsed = parse_payloads(payloads)
         _check_customer(parsed, nit)
     except RejectedDocument as exc:
-        if _quarantine(file, nit, exc.code, exc.reason, conn, report):
-            seen.remember(file.sha256, file.relative, "quarantined", exc.code, exc.reason)
+        _refuse(file, nit, exc.code, exc.reason, seen, conn, report)
         return
     except OSError as exc:
         report.unreadable += 1
-        log.warning("cannot read %s: %s", path, exc)
+        log.warning("cannot read %s: %s", file.relative, exc)
+        return
+    except Exception as exc:  # whatever the parser did not foresee must not stop the company's other files
+        log.exception("parser failed on %s", file.relative)
+        _refuse(file, nit, "parser_error", _unexpected(exc), seen, conn, report)
         return
     recorded = _store(file, nit, parsed, conn, report)
     if recorded:
         seen.remember(file.sha256, file.relative, *recorded)
+
+
+def _refuse(file: _File, nit: str, code: str, reason: str, seen: _Seen, conn, report: IngestReport) -> None:
+    if _quarantine(file, nit, code, reason, conn, report):
+        seen.remember(file.sha256, file.relative, "quarantined", code, reason)
+
+
+def _unexpected(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"the parser failed unexpectedly ({type(exc).__name__}{': ' + text if text else ''})"
 
 
 def _record_copy(file: _File, nit: str, seen: _Seen, conn, report: IngestReport) -> None:
@@ -199,9 +285,13 @@ def _record_copy(file: _File, nit: str, seen: _Seen, conn, report: IngestReport)
         report.skipped += 1
 
 
-def _identify(path: Path, root: Path) -> _File:
+def _identify(entry: _Entry, root: Path) -> _File:
+    path = entry.path
+    relative = safe_name(path.relative_to(root).as_posix())
+    if entry.problem is not None:  # never opened: identified by what it is and where
+        digest = hashlib.sha256(b"quincena-unopened\0" + entry.problem[0].encode() + b"\0" + os.fsencode(relative))
+        return _File(path=path, relative=relative, size=0, sha256=digest.hexdigest())
     size = path.stat().st_size
-    relative = path.relative_to(root).as_posix()
     digest = _oversize_fingerprint(path, size) if size > config.max_file_bytes() else _sha256(path)
     return _File(path=path, relative=relative, size=size, sha256=digest)
 
@@ -253,11 +343,15 @@ def _quarantine(file: _File, nit: str, code: str, reason: str, conn, report: Ing
     if not inserted:  # another worker recorded this file meanwhile
         report.skipped += 1
         return False
+    _count_quarantine(report, file, code, reason)
+    return True
+
+
+def _count_quarantine(report: IngestReport, file: _File, code: str, reason: str) -> None:
     report.quarantined += 1
     report.quarantine_reasons[code] = report.quarantine_reasons.get(code, 0) + 1
     report.quarantined_files.append({"path": file.relative, "reason_code": code, "reason": reason})
     log.warning("quarantined %s: %s (%s)", file.relative, reason, code)
-    return True
 
 
 _Recorded = tuple[str, str | None, str | None]  # outcome, reason code, reason
@@ -270,55 +364,108 @@ def _store(file: _File, nit: str, parsed: list[tuple[XmlPayload, DianDocument]],
     """
     try:
         with db.transaction(conn) as cur:
-            counts = _store_in(cur, file, nit, parsed)
+            stored = _store_in(cur, file, nit, parsed)
     except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
         reason = f"the database refused a value: {str(exc).splitlines()[0]}"
         if _quarantine(file, nit, "missing_field", reason, conn, report):
             return "quarantined", "missing_field", reason
         return None
-    if counts is None:
+    if stored is None:
         report.skipped += 1
         return None
-    added, lines, cycles = counts
-    if added:
+    if stored.added:
         report.ingested += 1
+    elif stored.conflicts:
+        _count_quarantine(report, file, "conflicting_duplicate", "; ".join(stored.conflicts))
+        return "quarantined", "conflicting_duplicate", "; ".join(stored.conflicts)
     else:
         report.duplicates += 1
-    report.invoices_added += added
-    report.lines_added += lines
-    for cycle_id, n in cycles.items():
+    report.invoices_added += stored.added
+    report.in_review += stored.in_review
+    report.lines_added += stored.lines
+    for cycle_id, n in stored.cycles.items():
         report.cycles[cycle_id] = report.cycles.get(cycle_id, 0) + n
-    report.invoices_in_cycle += cycles.get(report.cycle_id or "", 0)
-    return ("ingested", None, None) if added else ("duplicate", "duplicate", None)
+    report.invoices_in_cycle += stored.cycles.get(report.cycle_id or "", 0)
+    return ("ingested", None, None) if stored.added else ("duplicate", "duplicate", None)
 
 
-def _store_in(cur, file: _File, nit: str, parsed) -> tuple[int, int, Counter] | None:
+@dataclass
+class _Stored:
+    added: int = 0
+    lines: int = 0
+    in_review: int = 0
+    cycles: Counter = field(default_factory=Counter)
+    conflicts: list[str] = field(default_factory=list)  # "number (stored from path)" per conflicting CUFE
+
+
+def _store_in(cur, file: _File, nit: str, parsed) -> _Stored | None:
     cur.execute(db.load_sql("ingest_file_insert"), _file_row(file, nit, "ingested", len(parsed), None, None))
     row = cur.fetchone()
     if row is None:
         return None
     file_id = row["id"]
-    added, lines, cycles = 0, 0, Counter()
+    stored = _Stored()
+    today = datetime.now(config.local_zone()).date()
     for payload, doc in parsed:
-        invoice_id = _insert_invoice(cur, doc, nit, file_id, payload.name)
+        reasons = checks.review_reasons(doc, today, config.max_lines_per_invoice())
+        content = _content_hash(doc)
+        invoice_id = _insert_invoice(cur, doc, nit, file_id, payload.name, content, reasons)
         if invoice_id is None:
+            conflict = _conflict(cur, doc, nit, content, file.relative)
+            if conflict:
+                stored.conflicts.append(conflict)
             continue
-        added += 1
-        lines += len(doc.lines)
-        cycles[periods.cycle_id_for(doc.issue_date)] += 1
+        stored.added += 1
+        stored.in_review += bool(reasons)
+        stored.lines += len(doc.lines)
+        stored.cycles[periods.cycle_id_for(doc.issue_date)] += 1
         db.execute_many("ingest_invoice_line_insert", _line_rows(doc, invoice_id), cur)
         db.execute_many("ingest_invoice_tax_insert", _tax_rows(doc, invoice_id), cur)
-    if not added:
+    if not stored.added:
+        _set_duplicate_outcome(cur, file_id, parsed, stored.conflicts)
+    return stored
+
+
+def _set_duplicate_outcome(cur, file_id: int, parsed, conflicts: list[str]) -> None:
+    if conflicts:
+        outcome, code = "quarantined", "conflicting_duplicate"
+        reason = "same CUFE as a stored document but different content: " + "; ".join(conflicts)
+    else:
+        outcome, code = "duplicate", "duplicate"
         numbers = ", ".join(doc.number for _, doc in parsed)
         reason = f"already ingested from another file (same CUFE): {numbers}"
-        cur.execute(
-            db.load_sql("ingest_file_set_outcome"),
-            {"id": file_id, "outcome": "duplicate", "reason_code": "duplicate", "reason": reason},
-        )
-    return added, lines, cycles
+    cur.execute(
+        db.load_sql("ingest_file_set_outcome"),
+        {"id": file_id, "outcome": outcome, "reason_code": code, "reason": reason[:2000]},
+    )
 
 
-def _insert_invoice(cur, doc: DianDocument, nit: str, file_id: int, source: str) -> int | None:
+def _content_hash(doc: DianDocument) -> str:
+    """What the document says, whatever envelope carried it (bare or inside an AttachedDocument)."""
+    content = document_to_dict(doc)
+    for envelope_only in ("envelope", "dian_response_code"):
+        content.pop(envelope_only, None)
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _conflict(cur, doc: DianDocument, nit: str, content: str, relative: str) -> str | None:
+    """When the stored copy of this CUFE says something else, flag it for review and say which files."""
+    cur.execute(db.load_sql("ingest_invoice_existing"), {"company_nit": nit, "cufe": doc.cufe})
+    existing = cur.fetchone()
+    if existing is None or existing["content_sha256"] in (None, content):
+        return None
+    reason = (
+        f"el archivo {relative} trae el mismo CUFE con contenido distinto al de {existing['source_file']}: "
+        "decidir cuál es el correcto"
+    )
+    cur.execute(db.load_sql("ingest_invoice_flag_conflict"), {"invoice_id": existing["id"], "reason": reason})
+    log.warning("CUFE of %s in %s conflicts with %s", doc.number, relative, existing["source_file"])
+    return f"{doc.number} (stored from {existing['source_file']})"
+
+
+def _insert_invoice(
+    cur, doc: DianDocument, nit: str, file_id: int, source: str, content: str, reasons: list[str]
+) -> int | None:
     t = doc.totals
     cur.execute(
         db.load_sql("ingest_invoice_insert"),
@@ -331,6 +478,7 @@ def _insert_invoice(cur, doc: DianDocument, nit: str, file_id: int, source: str)
             "issue_date": doc.issue_date,
             "due_date": doc.due_date,
             "currency": doc.currency,
+            "exchange_rate": doc.exchange_rate,
             "supplier_nit": doc.supplier.nit,
             "supplier_dv": doc.supplier.dv,
             "supplier_name": doc.supplier.name,
@@ -346,6 +494,9 @@ def _insert_invoice(cur, doc: DianDocument, nit: str, file_id: int, source: str)
             "cycle_id": periods.cycle_id_for(doc.issue_date),
             "source_file_id": file_id,
             "source_file": source,
+            "content_sha256": content,
+            "status": "review" if reasons else "pending",
+            "status_reason": "; ".join(reasons)[:2000] or None,
         },
     )
     row = cur.fetchone()

@@ -13,6 +13,10 @@ REJECTION_CODES = frozenset(
         "missing_field",  # a required field is absent or unreadable (not a number, not a date)
         "wrong_customer",
         "no_documents",
+        "parser_error",  # the parser failed in a way it did not foresee (exception class in the reason)
+        "unsafe_path",  # a symbolic link leading outside the company's inbox
+        "not_a_file",  # a FIFO, device, socket or dangling link named like a document: never opened
+        "conflicting_duplicate",  # a CUFE already stored, from another file, with different content
     }
 )
 

@@ -1,0 +1,5 @@
+-- Ingest sanity checks (issue 11): a document's content fingerprint, so the same CUFE arriving with
+-- different content is caught instead of silently dropped, and the exchange rate of a foreign-currency
+-- invoice (without one it goes to review).
+ALTER TABLE invoices ADD COLUMN IF NOT EXISTS content_sha256 text;
+ALTER TABLE invoices ADD COLUMN IF NOT EXISTS exchange_rate numeric(18, 6);
