@@ -75,6 +75,8 @@ def _ingest(args: argparse.Namespace) -> int:
     from quincena.core import companies
     from quincena.ingest import inbox as ingest
 
+    if args.inbox is not None and not args.inbox.is_dir():
+        raise UserError(f"{args.inbox}: no such inbox directory (one folder per company NIT inside)")
     prepare_database()
     nits = args.company or companies.active_nits()
     if not nits:

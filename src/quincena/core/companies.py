@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -40,10 +41,14 @@ def _parse_row(row: dict[str, str], line: int) -> Company:
     if active_text not in _TRUE | _FALSE:
         raise CompanyFileError(f"line {line}: active must be true/false, got {active_text!r}")
     budget_text = (row.get("monthly_budget_usd") or "").strip()
+    if "," in budget_text and "." not in budget_text:  # Spanish decimal comma: 120,50
+        budget_text = budget_text.replace(",", ".")
     try:
         budget = Decimal(budget_text) if budget_text else None
     except InvalidOperation:
-        raise CompanyFileError(f"line {line}: monthly_budget_usd {budget_text!r} is not a number") from None
+        raise CompanyFileError(f"line {line}: monthly_budget_usd {budget_text[:20]!r} is not a number") from None
+    if budget is not None and not budget.is_finite():
+        raise CompanyFileError(f"line {line}: monthly_budget_usd must be a finite number, got {budget_text[:20]!r}")
     if budget is not None and budget < 0:
         raise CompanyFileError(f"line {line}: monthly_budget_usd must not be negative")
     return Company(nit, dv, name, active_text in _TRUE, budget)
@@ -51,18 +56,47 @@ def _parse_row(row: dict[str, str], line: int) -> Company:
 
 def read_csv(path: Path) -> list[Company]:
     """Parse and validate the whole file before anything is written."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"nit", "name"} - set(reader.fieldnames or ())
+    text = read_spreadsheet_text(path, CompanyFileError)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    try:
+        fields = [name.strip().lower() for name in reader.fieldnames or ()]
+        reader.fieldnames = fields
+        missing = {"nit", "name"} - set(fields)
         if missing:
             raise CompanyFileError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         companies = [_parse_row(row, reader.line_num) for row in reader]
+    except csv.Error as exc:
+        raise CompanyFileError(f"{path}: line {reader.line_num}: not a readable CSV ({exc})") from None
     seen: set[str] = set()
     for company in companies:
         if company.nit in seen:
             raise CompanyFileError(f"{path}: NIT {company.nit} appears twice")
         seen.add(company.nit)
     return companies
+
+
+def read_spreadsheet_text(path: Path, error: type[Exception]) -> str:
+    """A CSV as a spreadsheet saves it: UTF-8 (with or without BOM) or Excel's Windows-1252; refused
+    clearly, naming the line, when it is neither or holds NUL bytes (a binary file, e.g. an .xlsx)."""
+    data = path.read_bytes()
+    if b"\0" in data:
+        line = data[: data.index(b"\0")].count(b"\n") + 1
+        raise error(f"{path}: line {line}: holds a NUL byte; is it a spreadsheet (.xlsx) instead of a CSV?")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error(f"{path}: line {line}: neither UTF-8 nor Windows-1252 text; save it as CSV UTF-8") from None
+
+
+def _delimiter(text: str) -> str:
+    """Excel in Spanish separates with ';' (the comma is the decimal mark): follow the header."""
+    header = text.split("\n", 1)[0]
+    return ";" if header.count(";") > header.count(",") else ","
 
 
 def write_csv(companies: list[Company], path: Path) -> None:

@@ -55,3 +55,8 @@ def max_file_bytes() -> int:
 def max_lines_per_invoice() -> int:
     """More lines than this and an invoice goes to review instead of DeepSeek: it protects the API bill."""
     return int(os.environ.get("QUINCENA_MAX_LINES_PER_INVOICE", "300"))
+
+
+def db_connect_timeout_s() -> int:
+    """Seconds to wait for the firm's database to answer a new connection (QUINCENA_DB_CONNECT_TIMEOUT_S)."""
+    return int(os.environ.get("QUINCENA_DB_CONNECT_TIMEOUT_S", "10"))

@@ -38,10 +38,15 @@ def ensure_configured(persistent: bool = True) -> str:
 
 
 def connect():
-    """A new psycopg connection (dict rows) from the ``quincena_db`` Airflow connection."""
+    """A new psycopg connection (dict rows) from the ``quincena_db`` Airflow connection.
+
+    libpq's own PGCONNECT_TIMEOUT bounds the wait (default here: 10 s), so a server that accepts TCP
+    and never answers fails in seconds instead of hanging a task or a command.
+    """
     from airflow.providers.postgres.hooks.postgres import PostgresHook
     from psycopg.rows import dict_row
 
+    os.environ.setdefault("PGCONNECT_TIMEOUT", str(config.db_connect_timeout_s()))
     conn = PostgresHook(postgres_conn_id=config.DB_CONN_ID).get_conn()
     conn.row_factory = dict_row
     return conn

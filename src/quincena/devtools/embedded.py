@@ -41,6 +41,9 @@ def stop() -> bool:
     directory = data_dir()
     if not (directory / "postmaster.pid").exists():
         return False
+    handle = pgserver.postgres_server.PostgresServer._instances.get(directory.resolve())
+    if handle is not None:  # stopped here: pgserver's own exit clean-up would only fail noisily later
+        handle.cleanup_mode = None
     pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
     user = directory.stat().st_uid
     cmd = [str(pg_ctl), "-D", str(directory), "-m", "fast", "-w", "stop"]
