@@ -26,6 +26,7 @@ def main(quick: bool) -> dict:
     latency_ms = 1000.0
     local = common.private_local("pool")
     from quincena.devtools import demo
+    from quincena.devtools.demo import orchestration
 
     slots = demo.pool_slots()
     per_task = 4
@@ -37,7 +38,7 @@ def main(quick: bool) -> dict:
             "--latency-ms", str(latency_ms), "--latency-sd-ms", str(latency_ms / 5), "--seed", "7",
         ]  # fmt: skip
 
-    demo.simulator_argv = argv
+    orchestration.simulator_argv = argv  # where start_simulator looks it up
     settings = demo.DemoSettings(
         companies=companies, invoices=invoices, api_port=18080, simulator_port=18765, seed=2026, cycle=common.CYCLE
     )

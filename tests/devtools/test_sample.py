@@ -58,6 +58,23 @@ def test_deterministic_for_a_seed(tmp_path: Path) -> None:
     assert _digest(first) != _digest(other)
 
 
+# The whole output (inbox, manifest, companies CSV) of a small seeded sample, byte for byte: a refactor of
+# the generator or the UBL writer must not change it. Change it only with a deliberate change to the data.
+PINNED_SAMPLE_SHA256 = "bd844720b71b3e488418138230f8b9baa456095618a60a75cedd704240f00e99"
+
+
+def test_a_seeded_sample_is_pinned_byte_for_byte(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    sample.generate(2, 20, inbox, seed=13, period=CYCLE, register=False)
+    combined = hashlib.sha256()
+    for root in (inbox, sample.sample_dir(inbox)):
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                combined.update(f"{root.name}/{path.relative_to(root).as_posix()}\n".encode())
+                combined.update(path.read_bytes())
+    assert combined.hexdigest() == PINNED_SAMPLE_SHA256
+
+
 def test_declared_counts_and_layout(generated: tuple[Path, dict]) -> None:
     inbox, manifest = generated
     assert len(manifest["companies"]) == 3

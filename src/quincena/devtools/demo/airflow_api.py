@@ -1,0 +1,106 @@
+"""The few calls the demo makes to Airflow's REST API: health, a JWT from the SimpleAuthManager's admin
+login, whether the DAG is parsed, triggering the cycle's run and waiting for it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from quincena.core import periods
+from quincena.devtools.demo.processes import wait_for
+from quincena.devtools.demo.settings import DAG_ID, TERMINAL_STATES, DemoError, DemoPaths, DemoSettings
+
+
+class AirflowApi:
+    """The few REST calls the demo needs, with a JWT from the SimpleAuthManager's admin login."""
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        import requests
+
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        response = self.session.post(
+            f"{self.base_url}/auth/token", json={"username": username, "password": password}, timeout=10
+        )
+        response.raise_for_status()
+        self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=15, **kwargs)
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
+        response = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()
+
+
+def health(settings: DemoSettings) -> dict[str, Any]:
+    import requests
+
+    response = requests.get(f"{settings.api_url}/api/v2/monitor/health", timeout=3)
+    response.raise_for_status()
+    return response.json()
+
+
+def airflow_ready(settings: DemoSettings) -> bool:
+    status = health(settings)
+    return all(status.get(part, {}).get("status") == "healthy" for part in ("metadatabase", "scheduler"))
+
+
+def admin_password(paths: DemoPaths) -> str | None:
+    try:
+        return json.loads(paths.password_file.read_text(encoding="utf-8")).get("admin")
+    except (OSError, ValueError):
+        return None
+
+
+def dag_parsed(api: AirflowApi) -> bool:
+    """True once the dag-processor has stored the DAG; DemoError at once if the file fails to import."""
+    errors = api.request("GET", "/importErrors").json().get("import_errors", [])
+    ours = [e for e in errors if "quincena_cycle" in str(e.get("filename", ""))]
+    if ours:
+        raise DemoError(f"dags/quincena_cycle.py does not import:\n{ours[0].get('stack_trace', '')[-1500:]}")
+    return api.request("GET", f"/dags/{DAG_ID}").status_code == 200
+
+
+def trigger_cycle(api: AirflowApi, settings: DemoSettings) -> dict[str, Any]:
+    """Trigger the cycle for ``settings.cycle`` once (re-runs report the existing run), then unpause.
+
+    The run carries the quincena's own data interval and logical date, so the scheduler, on
+    unpausing, finds its run for that interval already there and does not add a second one.
+    """
+    import pendulum
+
+    if existing := api.dag_run(DAG_ID, settings.run_id):
+        api.request("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
+        return existing
+    start, end = periods.cycle_bounds(settings.cycle)
+    bogota = "America/Bogota"
+    body = {
+        "dag_run_id": settings.run_id,
+        "logical_date": pendulum.datetime(start.year, start.month, start.day, tz=bogota).isoformat(),
+        "data_interval_start": pendulum.datetime(start.year, start.month, start.day, tz=bogota).isoformat(),
+        "data_interval_end": pendulum.datetime(end.year, end.month, end.day, tz=bogota).isoformat(),
+        "conf": {"cycle": settings.cycle},
+        "note": "started by `quincena demo start`",
+    }
+    response = api.request("POST", f"/dags/{DAG_ID}/dagRuns", json=body)
+    if response.status_code == 409:  # the scheduler already made the run of this interval: show that one
+        runs = api.request("GET", f"/dags/{DAG_ID}/dagRuns", params={"logical_date_gte": body["logical_date"]})
+        found = runs.json().get("dag_runs", [])
+        api.request("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
+        if found:
+            return found[0]
+    response.raise_for_status()
+    api.request("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
+    return response.json()
+
+
+def wait_for_run(api: AirflowApi, run_id: str, timeout_s: float) -> str:
+    def finished() -> str | None:
+        run = api.dag_run(DAG_ID, run_id) or {}
+        return run.get("state") if run.get("state") in TERMINAL_STATES else None
+
+    return wait_for(f"run {run_id} to finish", finished, timeout_s, interval_s=5)

@@ -1,0 +1,369 @@
+"""`demo start|stop|status`: the databases, the sample, the simulator and Airflow's four components
+brought up in order (each step re-runnable), the cycle triggered; then stopped, or reported on."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from quincena.core import config
+from quincena.devtools.demo.airflow_api import (
+    AirflowApi,
+    admin_password,
+    airflow_ready,
+    dag_parsed,
+    health,
+    trigger_cycle,
+    wait_for_run,
+)
+from quincena.devtools.demo.processes import (
+    Managed,
+    port_in_use,
+    read_managed,
+    run_logged,
+    running,
+    spawn,
+    terminate,
+    wait_for,
+    wait_for_component,
+)
+from quincena.devtools.demo.settings import (
+    AIRFLOW_COMPONENTS,
+    API_SERVER,
+    COMPONENTS,
+    DAG_ID,
+    DEMO_KEY_NAMES,
+    LOOPBACK,
+    PARALLELISM,
+    SIMULATOR,
+    DemoError,
+    DemoPaths,
+    DemoSettings,
+)
+
+
+# -- the pieces -----------------------------------------------------------------------------------
+def say(message: str) -> None:
+    print(f"[demo] {message}", flush=True)
+
+
+def start_databases() -> dict[str, str]:
+    """The embedded PostgreSQL (persistent) with the firm's database and Airflow's metadata database."""
+    from quincena.devtools import embedded
+
+    return {name: embedded.start(persistent=True, database=name) for name in ("quincena", "airflow")}
+
+
+def prepare_firm_database(uri: str) -> None:
+    from quincena.core import db
+
+    os.environ[db.CONN_ENV] = uri
+    db.prepare()
+
+
+def generate_sample(paths: DemoPaths, settings: DemoSettings, env: dict[str, str]) -> bool:
+    """Sample invoices + company registry, once per (cycle, scale, seed). Returns whether it generated."""
+    from quincena.core import companies
+
+    stamp = paths.sample_stamp(settings)
+    if stamp.exists() and len(companies.active_nits()) >= settings.companies:
+        return False
+    argv = [
+        *quincena_cli(),
+        "sample",
+        "--companies", str(settings.companies),
+        "--invoices", str(settings.invoices),
+        "--inbox", str(config.inbox_dir()),
+        "--seed", str(settings.seed),
+        "--period", settings.cycle,
+    ]  # fmt: skip
+    run_logged(paths, "sample", argv, env, "generating the sample invoices")
+    stamp.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+    return True
+
+
+def quincena_cli() -> list[str]:
+    return [sys.executable, "-m", "quincena.cli"]
+
+
+def airflow_cli() -> list[str]:
+    return [str(Path(sys.executable).parent / "airflow")]
+
+
+def pool_slots() -> int:
+    pools = json.loads((config.include_dir() / "pools.json").read_text(encoding="utf-8"))
+    return int(pools[config.DEEPSEEK_POOL]["slots"])
+
+
+def demo_keys(paths: DemoPaths) -> dict[str, str]:
+    """The simulator's five named keys; random per machine, kept in a 0600 file, never printed."""
+    try:
+        keys = json.loads(paths.keys_file.read_text(encoding="utf-8"))
+        if sorted(keys) == sorted(DEMO_KEY_NAMES):
+            return keys
+    except (OSError, ValueError):
+        pass
+    keys = {name: f"sk-demo-{secrets.token_hex(16)}" for name in DEMO_KEY_NAMES}
+    paths.keys_file.touch(mode=0o600)
+    paths.keys_file.write_text(json.dumps(keys), encoding="utf-8")
+    return keys
+
+
+def simulator_argv(paths: DemoPaths, settings: DemoSettings) -> list[str]:
+    """Realistic enough to watch: ~1.2 s answers, an account limit a bit above the pool, ~2 % random 429s."""
+    return [
+        *quincena_cli(),
+        SIMULATOR,
+        "--host", LOOPBACK,
+        "--port", str(settings.simulator_port),
+        "--keys-file", str(paths.keys_file),
+        "--concurrency", str(pool_slots() + 4),
+        "--latency-ms", "1200",
+        "--latency-sd-ms", "500",
+        "--rate-429", "0.02",
+        "--retry-after", "1",
+        "--seed", str(settings.seed),
+    ]  # fmt: skip
+
+
+def simulator_healthy(settings: DemoSettings) -> bool:
+    import requests
+
+    return requests.get(f"{settings.simulator_url}/admin/stats", timeout=2).status_code == 200
+
+
+def start_simulator(paths: DemoPaths, settings: DemoSettings, env: dict[str, str]) -> Managed:
+    if managed := running(paths, SIMULATOR):
+        return managed
+    if port_in_use(settings.simulator_port):
+        raise DemoError(
+            f"port {settings.simulator_port} (simulator) is busy: stop what uses it or pick another with "
+            "--simulator-port / QUINCENA_DEMO_SIMULATOR_PORT"
+        )
+    demo_keys(paths)
+    managed = spawn(paths, SIMULATOR, simulator_argv(paths, settings), env)
+    wait_for_component(paths, [managed], "the simulator", lambda: simulator_healthy(settings), 30)
+    return managed
+
+
+def airflow_settings(paths: DemoPaths, settings: DemoSettings, airflow_db_uri: str) -> dict[str, dict[str, str]]:
+    """airflow.cfg options the demo owns; everything else keeps Airflow's defaults."""
+    repo = config.project_root()
+    socket_dir = airflow_db_uri.split("host=", 1)[1]
+    return {
+        "core": {
+            "dags_folder": str(repo / "dags"),
+            "plugins_folder": str(repo / "plugins"),
+            "load_examples": "False",
+            "executor": "LocalExecutor",
+            "parallelism": str(PARALLELISM),
+            "max_active_tasks_per_dag": str(PARALLELISM),
+            "dags_are_paused_at_creation": "True",
+            "execution_api_server_url": f"{settings.api_url}/execution/",
+        },
+        # psycopg 3 over the Unix socket: a real PostgreSQL, so LocalExecutor may run tasks in parallel.
+        "database": {"sql_alchemy_conn": f"postgresql+psycopg://postgres:@/airflow?host={socket_dir}"},
+        "api": {"host": LOOPBACK, "port": str(settings.api_port), "base_url": settings.ui_url, "workers": "1"},
+        "dag_processor": {"parsing_processes": "1"},
+        "logging": {"base_log_folder": str(paths.airflow_home / "logs")},
+    }
+
+
+def write_airflow_cfg(paths: DemoPaths, options: dict[str, dict[str, str]]) -> Path:
+    """Create or update $AIRFLOW_HOME/airflow.cfg; the generated secrets survive re-runs."""
+    from cryptography.fernet import Fernet
+
+    cfg_path = paths.airflow_home / "airflow.cfg"
+    parser = configparser.RawConfigParser()  # raw: Airflow's own values hold %-formats
+    parser.read(cfg_path, encoding="utf-8")
+    generated = {
+        ("core", "fernet_key"): lambda: Fernet.generate_key().decode(),
+        ("api", "secret_key"): lambda: secrets.token_urlsafe(32),
+        ("api_auth", "jwt_secret"): lambda: secrets.token_urlsafe(32),
+    }
+    for (section, key), make in generated.items():
+        if not parser.has_section(section):
+            parser.add_section(section)
+        if not parser.get(section, key, fallback=""):
+            parser.set(section, key, make())
+    for section, values in options.items():
+        if not parser.has_section(section):
+            parser.add_section(section)
+        for key, value in values.items():
+            parser.set(section, key, value)
+    cfg_path.touch(mode=0o600)
+    with cfg_path.open("w", encoding="utf-8") as handle:
+        parser.write(handle)
+    return cfg_path
+
+
+def airflow_env(paths: DemoPaths, settings: DemoSettings, firm_db_uri: str) -> dict[str, str]:
+    """Environment of every Airflow process: its home, our two connections, the venv first on PATH.
+
+    Inherited AIRFLOW__* / AIRFLOW_CONN_* are dropped so the demo's airflow.cfg is what runs; the one
+    exception is AIRFLOW_CONN_DEEPSEEK_DEFAULT, the documented switch to a real DeepSeek account.
+    """
+    real_account = os.environ.get("AIRFLOW_CONN_DEEPSEEK_DEFAULT")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_")) and k not in ("AIRFLOW_HOME", "AIRFLOW_CONFIG")
+    }
+    deepseek = {
+        "conn_type": "deepseek",
+        "host": settings.simulator_url,
+        "extra": {"api_keys": demo_keys(paths)},
+    }
+    env.update(
+        AIRFLOW_HOME=str(paths.airflow_home),
+        QUINCENA_LOCAL=str(paths.local),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        AIRFLOW_CONN_QUINCENA_DB=firm_db_uri,
+        AIRFLOW_CONN_DEEPSEEK_DEFAULT=real_account or json.dumps(deepseek),
+    )
+    return env
+
+
+def start_airflow(paths: DemoPaths, env: dict[str, str]) -> list[Managed]:
+    """Start whichever of the four components is not running (a re-run restarts only what died)."""
+    return [
+        running(paths, name) or spawn(paths, name, [*airflow_cli(), *args], env)
+        for name, args in AIRFLOW_COMPONENTS.items()
+    ]
+
+
+# -- the commands ---------------------------------------------------------------------------------
+@dataclass
+class StartResult:
+    run_id: str
+    password: str
+    report: Path
+
+
+def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -> StartResult:
+    paths = DemoPaths.default()
+    paths.make()
+    # This process imports Airflow too (PostgresHook): keep it in the demo's home, not ~/airflow.
+    os.environ["AIRFLOW_HOME"] = str(paths.airflow_home)
+    began = time.monotonic()
+    check_ports_or_ours(paths, settings)
+    say(f"embedded PostgreSQL under {paths.local / 'pgdata'} (databases quincena, airflow)")
+    uris = start_databases()
+    prepare_firm_database(uris["quincena"])
+    env = airflow_env(paths, settings, uris["quincena"])
+    say(f"sample invoices: {settings.companies} companies x {settings.invoices} for {settings.cycle}")
+    if not generate_sample(paths, settings, env):
+        say(f"  already generated in {config.inbox_dir()} (delete {paths.sample_stamp(settings)} to redo)")
+    if os.environ.get("AIRFLOW_CONN_DEEPSEEK_DEFAULT"):
+        say("DeepSeek: your AIRFLOW_CONN_DEEPSEEK_DEFAULT (a real account: the run costs real money)")
+    say(f"DeepSeek simulator on {settings.simulator_url} (5 demo keys, ~1.2 s latency, some 429s)")
+    start_simulator(paths, settings, env)
+    write_airflow_cfg(paths, airflow_settings(paths, settings, uris["airflow"]))
+    say(f"Airflow home {paths.airflow_home}: migrating its metadata database")
+    run_logged(paths, "airflow-setup", [*airflow_cli(), "db", "migrate"], env, "airflow db migrate")
+    pools = str(config.include_dir() / "pools.json")
+    run_logged(paths, "airflow-setup", [*airflow_cli(), "pools", "import", pools], env, "airflow pools import")
+    say(f"starting Airflow: api-server, scheduler (LocalExecutor), dag-processor, triggerer; logs in {paths.logs}")
+    airflow = start_airflow(paths, env)
+    wait_for_component(
+        paths, airflow, f"Airflow to be healthy on {settings.api_url}", lambda: airflow_ready(settings), 240
+    )
+    password = wait_for("the admin password file", lambda: admin_password(paths), 60)
+    api = AirflowApi(settings.api_url, "admin", password)
+    wait_for_component(paths, airflow, "the dag-processor to load quincena_cycle", lambda: dag_parsed(api), 180)
+    run = trigger_cycle(api, settings)
+    paths.settings_file.write_text(json.dumps(asdict(settings)), encoding="utf-8")
+    result = StartResult(run["dag_run_id"], password, config.reports_dir() / settings.cycle / "cycle_report.html")
+    print_banner(paths, settings, result, time.monotonic() - began)
+    if wait:
+        state = wait_for_run(api, result.run_id, timeout_s)
+        say(f"run {result.run_id}: {state} after {time.monotonic() - began:.0f}s")
+        if state != "success":
+            raise DemoError(f"run {result.run_id} ended {state}: see its task logs in the UI")
+    return result
+
+
+def check_ports_or_ours(paths: DemoPaths, settings: DemoSettings) -> None:
+    """Fail before touching anything when a port is taken by something that is not this demo."""
+    for name, port, flag in (
+        (API_SERVER, settings.api_port, "--api-port"),
+        (SIMULATOR, settings.simulator_port, "--simulator-port"),
+    ):
+        if not running(paths, name) and port_in_use(port):
+            raise DemoError(f"port {port} is busy (another Airflow or demo?): free it or choose another with {flag}")
+
+
+def print_banner(paths: DemoPaths, settings: DemoSettings, result: StartResult, elapsed_s: float) -> None:
+    lines = [
+        f"ready in {elapsed_s:.0f}s — the cycle {settings.cycle} is running:",
+        f"  Airflow UI   {settings.ui_url}   (login: admin / {result.password})",
+        f"  the run      {settings.ui_url}/dags/{DAG_ID}/runs/{result.run_id}",
+        f"  cost report  {result.report}  (written by aggregate_costs at the end of the run)",
+        f"  logs         {paths.logs}/  (task logs: {paths.airflow_home / 'logs'})",
+        "  stop it      make demo-stop",
+    ]
+    for line in lines:
+        say(line)
+
+
+def stop() -> list[str]:
+    """Stop what `demo start` started: its process groups (PID files), then the embedded PostgreSQL."""
+    from quincena.devtools import embedded
+
+    paths = DemoPaths.default()
+    groups = [m for name in COMPONENTS if (m := read_managed(paths, name))]
+    stopped: list[str] = []
+    outcome = terminate(groups)
+    for managed in groups:
+        paths.pid_file(managed.name).unlink(missing_ok=True)
+    for name, (count, killed) in outcome.items():
+        if count:
+            forced = f", {killed} killed after the grace period" if killed else ""
+            stopped.append(f"{name} ({count} process{'es' if count > 1 else ''}{forced})")
+    if embedded.stop():
+        stopped.append(f"embedded PostgreSQL ({embedded.data_dir()})")
+    return stopped
+
+
+def status() -> Iterator[str]:
+    from quincena.devtools import embedded
+
+    paths = DemoPaths.default()
+    settings = started_settings(paths) or DemoSettings.resolve()
+    for name in COMPONENTS:
+        managed = running(paths, name)
+        yield f"{name:22} " + (
+            f"running (pid {managed.pid}, {len(managed.processes())} processes)" if managed else "stopped"
+        )
+    pg_running = (embedded.data_dir() / "postmaster.pid").exists()
+    yield f"{'postgresql':22} " + (f"running ({embedded.data_dir()})" if pg_running else "stopped")
+    if running(paths, API_SERVER):
+        yield from run_status(paths, settings)
+
+
+def started_settings(paths: DemoPaths) -> DemoSettings | None:
+    """The settings of the last `demo start` (ports, cycle), so status and tests look where it ran."""
+    try:
+        return DemoSettings(**json.loads(paths.settings_file.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def run_status(paths: DemoPaths, settings: DemoSettings) -> Iterator[str]:
+    try:
+        parts = health(settings)
+        yield f"{'health':22} " + ", ".join(f"{k} {v.get('status')}" for k, v in parts.items() if isinstance(v, dict))
+        password = admin_password(paths)
+        if password:
+            run = AirflowApi(settings.api_url, "admin", password).dag_run(DAG_ID, settings.run_id)
+            state = run["state"] if run else "not triggered"
+            yield f"{'run':22} {settings.run_id}: {state}  ({settings.ui_url}/dags/{DAG_ID}/runs/{settings.run_id})"
+    except Exception as exc:  # status must report, not crash, while components start or stop
+        yield f"{'health':22} unavailable ({type(exc).__name__}) on {settings.api_url}"
