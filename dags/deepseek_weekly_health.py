@@ -32,7 +32,7 @@ def _number(title: str, description: str, minimum: float = 0) -> Param:
     default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
     params={
         "week": Param(
-            "", type="string", pattern=r"^(|\d{4}-W(0[1-9]|[1-4]\d|5[0-3]))$", title="Week",
+            None, type=["null", "string"], pattern=r"^(|\d{4}-W(0[1-9]|[1-4]\d|5[0-3]))$", title="Week",
             description="ISO week, e.g. 2026-W45 (Monday-Sunday, Bogotá); empty = this run's data interval",
         ),
         "monthly_budget_usd": _number("Firm's monthly budget (USD)", "empty = QUINCENA_MONTHLY_BUDGET_USD"),

@@ -14,6 +14,8 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_conte
 
 from quincena.core.config import DEEPSEEK_POOL
 
+# The grid names each mapped company task "NIT name" instead of 0..N (set by each step from its target).
+COMPANY_LABEL = "{{ company_label }}"
 # Requests one company's classify task keeps in flight; it holds exactly this many pool slots.
 REQUESTS_PER_TASK = int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
 
@@ -29,8 +31,8 @@ REQUESTS_PER_TASK = int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     params={
         "cycle": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             pattern=r"^(|\d{4}-(0[1-9]|1[0-2])-Q[12])$",
             title="Quincena",
             description="e.g. 2026-11-Q1 (1st-15th) or 2026-11-Q2 (16th-end); empty = this run's data interval",
@@ -40,7 +42,9 @@ REQUESTS_PER_TASK = int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
             description="NITs without check digit, one per line; empty = every active company",
         ),
         "dry_run": Param(False, type="boolean", title="Dry run", description="ingest and plan only: no DeepSeek calls"),
-        "model": Param("", type="string", title="Model", description="empty = the deepseek_default connection's model"),
+        "model": Param(
+            None, type=["null", "string"], title="Model", description="empty = the deepseek_default connection's model"
+        ),
         "invoices_per_request": Param(
             8, type="integer", minimum=1, maximum=40, title="Invoices per request",
             description="invoices of ONE company sent together in a request",
@@ -50,12 +54,17 @@ REQUESTS_PER_TASK = int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
 def quincena_cycle():
     @task
     def plan() -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from quincena.pipeline import cycle
 
         context = get_current_context()
-        return cycle.resolve_cycle(
-            context.get("data_interval_start"), context.get("data_interval_end"), dict(context["params"])
-        )
+        try:
+            return cycle.resolve_cycle(
+                context.get("data_interval_start"), context.get("data_interval_end"), dict(context["params"])
+            )
+        except cycle.PlanError as exc:  # a bad cycle or NIT: retrying cannot help, fail the run now
+            raise AirflowFailException(str(exc)) from exc
 
     @task
     def targets(cycle_plan: dict) -> list[dict]:
@@ -65,13 +74,13 @@ def quincena_cycle():
 
     @task_group(group_id="company")
     def company(target: dict):
-        @task
+        @task(map_index_template=COMPANY_LABEL)
         def ingest(target: dict) -> dict:
             from quincena.pipeline import cycle
 
             return cycle.ingest(target)
 
-        @task(pool=DEEPSEEK_POOL, pool_slots=REQUESTS_PER_TASK)
+        @task(pool=DEEPSEEK_POOL, pool_slots=REQUESTS_PER_TASK, map_index_template=COMPANY_LABEL)
         def classify(target: dict, ingested: dict) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
@@ -85,13 +94,13 @@ def quincena_cycle():
                     raise AirflowFailException(str(exc)) from exc
                 raise
 
-        @task
+        @task(map_index_template=COMPANY_LABEL)
         def store_entries(target: dict, classified: dict) -> dict:
             from quincena.pipeline import cycle
 
             return cycle.store_entries(target)
 
-        @task
+        @task(map_index_template=COMPANY_LABEL)
         def summarize(target: dict, stored: dict) -> dict:
             from quincena.pipeline import cycle
 
@@ -100,9 +109,13 @@ def quincena_cycle():
         summarize(target, store_entries(target, classify(target, ingest(target))))
 
     @task(trigger_rule="all_done")
-    def aggregate_costs(cycle_plan: dict) -> dict:
+    def aggregate_costs(cycle_plan: dict | None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from quincena.pipeline import cycle
 
+        if cycle_plan is None:  # fail (not skip): a skipped leaf would let the run end green
+            raise AirflowFailException("the plan task failed (see its log): there is no cycle to aggregate")
         return cycle.aggregate(cycle_plan)
 
     @task

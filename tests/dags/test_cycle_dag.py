@@ -144,3 +144,51 @@ def test_dry_run_plans_without_calls(clean_db, dagbag, deepseek_connection) -> N
     assert _count("SELECT count(*) AS n FROM api_calls") == 0
     assert _count("SELECT count(*) AS n FROM invoices WHERE status = 'pending'") > 0
     assert _count("SELECT count(*) AS n FROM cycles WHERE status = 'incomplete'") == 1
+
+
+def test_trigger_form_submits_with_its_defaults(dagbag) -> None:
+    """Optional params allow null, so the UI does not mark them required (and an empty Model no longer
+    overrides the connection's model)."""
+    for dag_id in ("quincena_cycle", "deepseek_weekly_health"):
+        params = dagbag.get_dag(dag_id).params
+        params.validate()  # the defaults alone are a valid trigger
+        for name in params:
+            param = params.get_param(name)
+            types = param.schema.get("type")
+            optional = isinstance(types, list) and "null" in types
+            assert optional or param.value not in (None, ""), f"{dag_id}.{name} would be a required field"
+
+
+def test_an_unknown_company_fails_the_run_at_once_and_labels_name_the_companies(
+    clean_db, dagbag, deepseek_connection
+) -> None:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    sample.generate(companies=1, invoices=3, inbox=config.inbox_dir(), seed=5, period=CYCLE)
+    dag = dagbag.get_dag("quincena_cycle")
+    bad = dag.test(
+        logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"),
+        run_conf={"cycle": CYCLE, "companies": ["123456789"]},
+    )
+    states = task_states(bad)
+    assert str(bad.state) == "failed"
+    assert states["plan"] == ["failed"]  # AirflowFailException: no up_for_retry, no second try
+    assert states["aggregate_costs"] == ["failed"]  # with a clear message, not a TypeError on a missing plan
+    with create_session() as session:
+        plan = session.query(TaskInstance).filter_by(run_id=bad.run_id, task_id="plan").one()
+        assert plan.try_number == 1
+
+    good = dag.test(
+        logical_date=pendulum.datetime(2026, 11, 16, tz="America/Bogota"),
+        run_conf={"cycle": CYCLE, "dry_run": True, "companies": []},  # dag.test keeps the last conf's keys
+    )
+    assert str(good.state) == "success", task_states(good)
+    name = db.query_text("SELECT nit, name FROM companies")[0]
+    with create_session() as session:
+        labels = {
+            ti.task_id: ti.rendered_map_index
+            for ti in session.query(TaskInstance).filter_by(run_id=good.run_id)
+            if ti.task_id.startswith("company.")
+        }
+    assert labels and all(label == f"{name['nit']} {name['name']}" for label in labels.values()), labels

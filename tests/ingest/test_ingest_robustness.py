@@ -139,14 +139,19 @@ def test_links_fifos_and_deep_trees_each_get_a_row_and_never_hang(inbox: Path, t
     (company / "dangling.xml").symlink_to(tmp_path / "gone.xml")
     os.mkfifo(company / "pipe.xml")
     (company / "linked-dir").symlink_to(tmp_path, target_is_directory=True)  # not followed
-    deep = company
+    levels = [company]
     for _ in range(1200):  # deeper than Python's recursion limit; one level at a time, iteratively
-        deep = deep / "d"
-        deep.mkdir()
-    (deep / "deep.xml").write_text(_invoice(1))
+        levels.append(levels[-1] / "d")
+        levels[-1].mkdir()
+    (levels[-1] / "deep.xml").write_text(_invoice(1))
 
-    first = ingest.ingest_company(NIT, inbox)
-    second = ingest.ingest_company(NIT, inbox)
+    try:
+        first = ingest.ingest_company(NIT, inbox)
+        second = ingest.ingest_company(NIT, inbox)
+    finally:  # shutil.rmtree (and so pytest's own clean-up of old temp dirs) recurses: remove bottom-up
+        (levels[-1] / "deep.xml").unlink()
+        for level in reversed(levels[1:]):
+            level.rmdir()
 
     files = _files()
     assert files["outside-link.xml"]["reason_code"] == "unsafe_path"

@@ -12,10 +12,15 @@ from typing import Any
 
 from quincena.books import entries
 from quincena.classify import classifier
-from quincena.core import companies, config, db, periods, puc
+from quincena.core import config, db, periods, puc
 from quincena.costs import cycle_costs as costs
 
 log = logging.getLogger(__name__)
+
+
+class PlanError(ValueError):
+    """The run's request cannot be planned (bad cycle, unknown NIT, no companies): fix it and trigger again."""
+
 
 LOCAL_TZ = "America/Bogota"  # DIAN issue dates are Colombian calendar dates
 
@@ -35,20 +40,25 @@ def resolve_cycle(
     db.migrate()  # cheap when current; keeps a fresh deployment from failing on a missing table
     puc.sync_to_db()  # the catalog the answers are validated against must be the shipped one
     cycle_id = (params.get("cycle") or "").strip()
-    if not cycle_id:
-        if interval_start is None or interval_end is None:
-            raise ValueError("no data interval: trigger with param 'cycle' (e.g. 2026-11-Q1)")
-        cycle_id = periods.cycle_for_interval(_local_date(interval_start), _local_date(interval_end))
-    start, end = periods.cycle_bounds(cycle_id)
-    active = companies.active_nits()
+    try:
+        if not cycle_id:
+            if interval_start is None or interval_end is None:
+                raise PlanError("no data interval: trigger with param 'cycle' (e.g. 2026-11-Q1)")
+            cycle_id = periods.cycle_for_interval(_local_date(interval_start), _local_date(interval_end))
+        start, end = periods.cycle_bounds(cycle_id)
+        settings = _settings(params)
+    except PlanError:
+        raise
+    except ValueError as exc:
+        raise PlanError(str(exc)) from exc
+    names = {row["nit"]: row["name"] for row in db.query("company_list_active")}
     wanted = [str(n).strip() for n in params.get("companies") or []]
-    unknown = sorted(set(wanted) - set(active))
+    unknown = sorted(set(wanted) - set(names))
     if unknown:
-        raise ValueError(f"not active companies of the registry: {', '.join(unknown)}")
-    chosen = wanted or active
+        raise PlanError(f"not active companies of the registry: {', '.join(unknown)}")
+    chosen = wanted or sorted(names)
     if not chosen:
-        raise ValueError("no active companies: import the registry first (quincena companies import FILE)")
-    settings = _settings(params)
+        raise PlanError("no active companies: import the registry first (quincena companies import FILE)")
     db.execute("cycle_start", {"cycle_id": cycle_id, "period_start": start, "period_end": end})
     log.info("cycle %s [%s, %s): %d companies, settings %s", cycle_id, start, end, len(chosen), settings)
     return {
@@ -56,6 +66,7 @@ def resolve_cycle(
         "period_start": start.isoformat(),
         "period_end": end.isoformat(),
         "companies": chosen,
+        "company_names": {nit: names[nit] for nit in chosen},
         "settings": settings,
     }
 
@@ -73,9 +84,11 @@ def _settings(params: dict[str, Any]) -> dict[str, Any]:
 
 def company_targets(cycle: dict[str, Any]) -> list[dict[str, Any]]:
     """One mapped task group per company: what each needs to know."""
+    names = cycle.get("company_names") or {}
     return [
         {
             "company_nit": nit,
+            "company_name": names.get(nit, ""),
             "cycle_id": cycle["cycle_id"],
             "period_end": cycle["period_end"],
             "settings": cycle["settings"],
@@ -84,9 +97,21 @@ def company_targets(cycle: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def label_company_task(target: dict[str, Any]) -> None:
+    """Name the running mapped task after its company in the grid (the DAG's map_index_template)."""
+    from airflow.sdk import get_current_context
+
+    try:
+        context = get_current_context()
+    except RuntimeError:  # called outside a task (tests, the CLI): nothing to label
+        return
+    context["company_label"] = f"{target['company_nit']} {target.get('company_name', '')}".strip()  # type: ignore[typeddict-unknown-key]
+
+
 def ingest(target: dict[str, Any]) -> dict[str, Any]:
     from quincena.ingest import inbox as ingest_module
 
+    label_company_task(target)
     report = ingest_module.ingest_company(target["company_nit"], config.inbox_dir())
     result = report.to_dict()
     log.info("company %s ingest: %s", target["company_nit"], result)
@@ -99,6 +124,7 @@ def classify(target: dict[str, Any], concurrency: int, hook: Any = None) -> dict
     The caller (the DAG task) holds exactly ``concurrency`` pool slots, so the pool bounds the
     requests in flight across the whole deployment.
     """
+    label_company_task(target)
     settings = classifier.Settings(**target["settings"], concurrency=concurrency)
     if hook is None and not settings.dry_run:
         from quincena.deepseek.store import pipeline_hook
@@ -123,12 +149,14 @@ def _log_progress(nit: str, cycle_id: str, report: classifier.Report) -> None:
 
 
 def store_entries(target: dict[str, Any]) -> dict[str, Any]:
+    label_company_task(target)
     result = entries.post_company_entries(target["company_nit"])
     log.info("company %s entries: %s", target["company_nit"], result)
     return result
 
 
 def summarize(target: dict[str, Any]) -> dict[str, Any]:
+    label_company_task(target)
     row = db.query("company_cycle_summary", {"company_nit": target["company_nit"], "cycle_id": target["cycle_id"]})[0]
     summary = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
     log.info("company %s summary: %s", target["company_nit"], summary)
