@@ -68,21 +68,14 @@ class DemoSettings:
     @classmethod
     def resolve(cls, **overrides: Any) -> DemoSettings:
         """Flags (non-None overrides) win over QUINCENA_DEMO_* environment variables, then defaults."""
-        env = {
-            "companies": "QUINCENA_DEMO_COMPANIES",
-            "invoices": "QUINCENA_DEMO_INVOICES",
-            "api_port": "QUINCENA_DEMO_API_PORT",
-            "simulator_port": "QUINCENA_DEMO_SIMULATOR_PORT",
-            "seed": "QUINCENA_DEMO_SEED",
-        }
         values: dict[str, Any] = {}
-        for name, var in env.items():
+        for name in config.DEMO_INT_VARIABLES:
             raw = overrides.get(name)
-            if raw is None and os.environ.get(var):
-                raw = int(os.environ[var])
+            if raw is None:
+                raw = config.demo_setting(name)
             if raw is not None:
                 values[name] = int(raw)
-        values["cycle"] = overrides.get("cycle") or os.environ.get("QUINCENA_DEMO_CYCLE") or last_closed_cycle()
+        values["cycle"] = overrides.get("cycle") or config.demo_setting("cycle") or last_closed_cycle()
         settings = cls(**values)
         settings.validate()
         return settings
@@ -116,7 +109,7 @@ def last_closed_cycle(today: date | None = None) -> str:
     if today is None:
         import pendulum
 
-        today = pendulum.now("America/Bogota").date()
+        today = pendulum.now(config.TIMEZONE).date()
     return periods.previous_closed_cycle(today)
 
 
@@ -576,7 +569,7 @@ def trigger_cycle(api: AirflowApi, settings: DemoSettings) -> dict[str, Any]:
         api.request("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
         return existing
     start, end = periods.cycle_bounds(settings.cycle)
-    bogota = "America/Bogota"
+    bogota = config.TIMEZONE
     body = {
         "dag_run_id": settings.run_id,
         "logical_date": pendulum.datetime(start.year, start.month, start.day, tz=bogota).isoformat(),

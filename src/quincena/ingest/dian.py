@@ -22,7 +22,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _defused_fromstring
 
-from quincena.core import config
+from quincena.core import config, numbers
 from quincena.core.nit import InvalidNit, check_digit
 
 UBL = "urn:oasis:names:specification:ubl:schema:xsd:"
@@ -542,16 +542,4 @@ def _line(el: Element, position: int, quantity_tag: str) -> Line:
 
 def document_to_dict(doc: DianDocument) -> dict[str, Any]:
     """Plain JSON-ready dict: Decimals as strings (exact), dates ISO, tuples as lists."""
-    return _jsonable(dataclasses.asdict(doc))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
+    return numbers.plain(dataclasses.asdict(doc))
