@@ -5,7 +5,8 @@ reconciliation of any usage export dropped in the exports folder.
 Runs are Bogotá calendar weeks: data interval [Monday 00:00, next Monday 00:00), starting as soon
 as the week closes. Trigger with ``week`` (e.g. 2026-W45) to (re)compute any week; the row in
 weekly_health and the files under reports/weekly/<week>/ are replaced, never duplicated.
-Only wiring here; the logic lives in quincena.costs.health, quincena.costs.reconcile and quincena.costs.alerts.
+Only wiring here; the logic lives in quincena.pipeline.weekly (the steps), quincena.costs.health,
+quincena.costs.reconcile and quincena.costs.alerts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
+from quincena.core import config
+
 
 def _number(title: str, description: str, minimum: float = 0) -> Param:
     # Empty (null) = the QUINCENA_* environment setting, else the built-in default (README).
@@ -23,8 +26,8 @@ def _number(title: str, description: str, minimum: float = 0) -> Param:
 
 @dag(
     dag_id="deepseek_weekly_health",
-    schedule=CronDataIntervalTimetable("0 0 * * 1", timezone="America/Bogota"),
-    start_date=pendulum.datetime(2026, 1, 5, tz="America/Bogota"),
+    schedule=CronDataIntervalTimetable("0 0 * * 1", timezone=config.TIMEZONE),
+    start_date=pendulum.datetime(2026, 1, 5, tz=config.TIMEZONE),
     catchup=False,
     max_active_runs=1,
     tags=["quincena", "deepseek", "health"],
@@ -50,27 +53,24 @@ def _number(title: str, description: str, minimum: float = 0) -> Param:
 def deepseek_weekly_health():
     @task
     def plan() -> dict:
-        from quincena.costs import health
+        from quincena.pipeline import weekly
 
         context = get_current_context()
-        return health.plan(
+        return weekly.plan(
             context.get("data_interval_start"), context.get("data_interval_end"), dict(context["params"])
         )
 
     @task
     def reconcile_exports(run_plan: dict) -> dict:
-        from quincena.costs import health, reconcile
+        from quincena.pipeline import weekly
 
-        if not run_plan["reconcile"]:
-            return {"folder": None, "files": []}
-        out_dir = health.report_dir(health.Week.from_dict(run_plan["week"])) / "reconcile"
-        return reconcile.reconcile_folder(reconcile.default_exports_dir(), out_dir, reconcile.default_tolerance())
+        return weekly.reconcile_exports(run_plan)
 
     @task
     def weekly_report(run_plan: dict, reconciliation: dict) -> dict:
-        from quincena.costs import health
+        from quincena.pipeline import weekly
 
-        return health.report_step(run_plan, reconciliation)
+        return weekly.weekly_report(run_plan, reconciliation)
 
     # The alert is a task calling the notifier, not an on_success/on_failure callback: "a threshold was
     # crossed" is a finding of a successful run, not a task state; callbacks run in the DAG processor
@@ -78,9 +78,9 @@ def deepseek_weekly_health():
     # task the decision and every delivery are visible in this task's log and its XCom.
     @task
     def alert(summary: dict) -> dict:
-        from quincena.costs import alerts
+        from quincena.pipeline import weekly
 
-        return alerts.notify_step(summary, get_current_context())
+        return weekly.alert(summary, get_current_context())
 
     run_plan = plan()
     alert(weekly_report(run_plan, reconcile_exports(run_plan)))

@@ -6,24 +6,23 @@ starting when the interval closes. Only wiring here; the logic lives in quincena
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
 
-from quincena.core.config import DEEPSEEK_POOL
+from quincena.core import config
 
 # The grid names each mapped company task "NIT name" instead of 0..N (set by each step from its target).
 COMPANY_LABEL = "{{ company_label }}"
 # Requests one company's classify task keeps in flight; it holds exactly this many pool slots.
-REQUESTS_PER_TASK = int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
+REQUESTS_PER_TASK = config.requests_per_task()
 
 
 @dag(
     dag_id="quincena_cycle",
-    schedule=CronDataIntervalTimetable("0 0 1,16 * *", timezone="America/Bogota"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="America/Bogota"),
+    schedule=CronDataIntervalTimetable("0 0 1,16 * *", timezone=config.TIMEZONE),
+    start_date=pendulum.datetime(2026, 1, 1, tz=config.TIMEZONE),
     catchup=False,
     max_active_runs=1,
     tags=["quincena", "deepseek"],
@@ -80,7 +79,7 @@ def quincena_cycle():
 
             return cycle.ingest(target)
 
-        @task(pool=DEEPSEEK_POOL, pool_slots=REQUESTS_PER_TASK, map_index_template=COMPANY_LABEL)
+        @task(pool=config.DEEPSEEK_POOL, pool_slots=REQUESTS_PER_TASK, map_index_template=COMPANY_LABEL)
         def classify(target: dict, ingested: dict) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 

@@ -53,3 +53,13 @@ def test_rerun_of_one_company_still_reports_the_whole_cycle(clean_db) -> None:
     # Proportional view: share of invoices x total (A has 3 of 4 invoices).
     assert by_company[A]["proportional_cost_usd"] == Decimal("0.33750000")
     assert result.total["avg_cost_per_invoice_usd"] == Decimal("0.11250000")
+
+
+def test_a_cycle_without_calls_prints_zero_costs_without_exponent(clean_db, tmp_path) -> None:
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO companies (nit, dv, name) VALUES (%s, 3, 'A SAS')", (A,))
+    result = costs.aggregate_cycle(CYCLE, [A], tmp_path)
+    assert result.companies[0]["proportional_cost_usd"] == 0  # a Decimal whose str() is "0E-8"
+    assert result.to_dict()["total_cost_usd"] == "0"
+    for text in (result.csv_path.read_text(encoding="utf-8"), result.html_path.read_text(encoding="utf-8")):
+        assert "0E-8" not in text and "0.00000000" in text

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from quincena.cli import main as cli_main
-from quincena.costs import reconcile
+from quincena.costs import reconcile, usage_export
 from tests.costs import health_seed
 from tests.costs.health_seed import at, call
 
@@ -195,7 +195,7 @@ def _variant(kind: str, tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("kind", ["bom", "crlf", "compact_date", "nested_folder", "everything"])
 def test_variants_read_the_same(ledger, tmp_path, kind: str) -> None:
-    export = reconcile.read_export(_variant(kind, tmp_path))
+    export = usage_export.read_export(_variant(kind, tmp_path))
     assert len(export.amounts) == 12
     assert {str(r.day) for r in export.amounts} == {"2026-11-03", "2026-11-04"}
     assert export.amounts[0].model == "deepseek-v4-flash" and export.amounts[0].type == "request_count"
@@ -227,8 +227,8 @@ def test_corrupt_files_are_rejected_with_one_clear_line(tmp_path, name: str, dat
         write_zip(path, {"readme.txt": b"hello"})
     else:
         path.write_bytes(data)
-    with pytest.raises(reconcile.ExportError) as failure:
-        reconcile.read_export(path)
+    with pytest.raises(usage_export.ExportError) as failure:
+        usage_export.read_export(path)
     assert message in str(failure.value) and "\n" not in str(failure.value)
     assert MASKED not in str(failure.value)
 
@@ -237,8 +237,8 @@ def test_truncated_zip_is_rejected(tmp_path) -> None:
     good = write_zip(tmp_path / "good.zip", {"amount-2026-11.csv": _csv_bytes(amount_lines()) * 20})
     broken = tmp_path / "usage.zip"
     broken.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
-    with pytest.raises(reconcile.ExportError, match=r"usage.zip: (not a readable|corrupt) ZIP"):
-        reconcile.read_export(broken)
+    with pytest.raises(usage_export.ExportError, match=r"usage.zip: (not a readable|corrupt) ZIP"):
+        usage_export.read_export(broken)
 
 
 # -- the command line --------------------------------------------------------------------------------
@@ -296,12 +296,12 @@ def test_folder_step_reconciles_moves_and_reports_errors(ledger, tmp_path) -> No
 
 
 def test_period_is_the_month_up_to_yesterday() -> None:
-    rows = [reconcile.UsageRow(date(2026, 11, 3), "m", "k1", "output_tokens", Decimal(0), Decimal(1))]
-    named = reconcile.UsageExport("amount-2026-11.csv", rows, [], [(2026, 11)])
+    rows = [usage_export.UsageRow(date(2026, 11, 3), "m", "k1", "output_tokens", Decimal(0), Decimal(1))]
+    named = usage_export.UsageExport("amount-2026-11.csv", rows, [], [(2026, 11)])
     assert named.period(today=date(2026, 11, 10)) == (date(2026, 11, 1), date(2026, 11, 10))
     assert named.period(today=date(2027, 1, 5)) == (date(2026, 11, 1), date(2026, 12, 1))
     assert named.period(today=date(2026, 11, 2)) == (date(2026, 11, 1), date(2026, 11, 4))  # never before its rows
-    assert reconcile.UsageExport("usage.csv", rows).period() == (date(2026, 11, 3), date(2026, 11, 4))
+    assert usage_export.UsageExport("usage.csv", rows).period() == (date(2026, 11, 3), date(2026, 11, 4))
 
 
 def test_dag_tolerance_comes_from_the_environment(monkeypatch) -> None:

@@ -137,3 +137,15 @@ def test_weekly_run_with_deepseek_unreachable(clean_db, dagbag, tmp_path, monkey
     html = (config.reports_dir() / "weekly" / row["week"] / "weekly_health.html").read_text(encoding="utf-8")
     health_seed.check_html(html)
     assert "DeepSeek balance unavailable" in html and "No threshold crossed this week." in html
+
+
+def test_weekly_steps_plan_and_reconcile_folder(clean_db, tmp_path, monkeypatch) -> None:
+    """The DAG's steps called directly: the plan, and the reconciliation step's folder from the settings."""
+    from quincena.pipeline import weekly
+
+    run_plan = weekly.plan(None, None, {"week": "2026-W45", "reconcile": False, "max_429_rate": 0.1})
+    assert run_plan["week"]["week"] == "2026-W45" and run_plan["settings"]["thresholds"]["max_429_rate"] == "0.1"
+    assert weekly.reconcile_exports(run_plan) == {"folder": None, "files": []}
+    monkeypatch.setenv("QUINCENA_USAGE_EXPORTS", str(tmp_path / "absent"))
+    folder = str(tmp_path / "absent")
+    assert weekly.reconcile_exports({**run_plan, "reconcile": True}) == {"folder": folder, "files": []}

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from quincena.cli import UserError
+from quincena.core.numbers import NumberError, non_negative_decimal
 
 
 def _tolerance(text: str) -> Decimal:
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value.is_finite() or not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"tolerance is a fraction in [0, 1), e.g. 0.01 for 1 %: {text!r}")
-    return value
+        return non_negative_decimal(text, below=Decimal(1))
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(f"tolerance is a fraction in [0, 1), e.g. 0.01 for 1 %: {exc}") from None
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
@@ -35,16 +33,15 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 def _reconcile(args: argparse.Namespace) -> int:
     from quincena.cli.db import prepare_database
     from quincena.core import config
-    from quincena.costs import reconcile
+    from quincena.costs import reconcile, usage_export
+    from quincena.deepseek import prices as price_table
 
     try:
-        export = reconcile.read_export(args.export)  # read first: a bad file needs no database
-    except reconcile.ExportError as exc:
+        export = usage_export.read_export(args.export)  # read first: a bad file needs no database
+    except usage_export.ExportError as exc:
         raise UserError(str(exc)) from None
     prepare_database()
-    from quincena.costs import health
-
-    prices, unit = health.load_price_table()
+    prices, unit = price_table.load_with_unit()
     result = reconcile.compare(export, reconcile.load_ledger(export.period()), prices, args.tolerance, unit)
     out = args.csv or config.reports_dir() / "reconcile" / f"{args.export.stem}.csv"
     reconcile.write_csv(result, out)

@@ -1,25 +1,34 @@
-"""Where things live and the few settings read from the environment.
+"""Where things live, the firm's timezone, and every QUINCENA_* setting read from the environment.
 
-Everything here is cheap and side-effect free, so DAG files may import it at parse time.
+Everything here is cheap and side-effect free, so DAG files may import it at parse time. Settings are
+functions read at call time (a test or a deployment may change the environment after import).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 DB_CONN_ID = "quincena_db"
 DEEPSEEK_CONN_ID = "deepseek_default"
 DEEPSEEK_POOL = "deepseek"
-# The firm's clock: DIAN issue dates are Colombian calendar dates; quincenas and weeks are Bogotá's.
-TIMEZONE = "America/Bogota"
+TIMEZONE = "America/Bogota"  # DIAN issue dates, quincenas and report weeks are Colombian calendar dates
+TZ = ZoneInfo(TIMEZONE)
 
 
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(TIMEZONE)
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
 
 
+def setting(name: str, default: str | None = None, env: Mapping[str, str] | None = None) -> str | None:
+    """A QUINCENA_* variable as text, stripped; ``default`` when unset or blank."""
+    value = _env(env).get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+# -- where things live ------------------------------------------------------------------------
 def project_root() -> Path:
     """The repository (or image) root holding include/, dags/ and .local/."""
     override = os.environ.get("QUINCENA_HOME")
@@ -47,6 +56,18 @@ def reports_dir() -> Path:
     return Path(os.environ.get("QUINCENA_REPORTS", local_dir() / "reports"))
 
 
+def usage_exports_dir() -> Path:
+    """Where DeepSeek usage exports are dropped for the weekly reconciliation."""
+    return Path(os.environ.get("QUINCENA_USAGE_EXPORTS", local_dir() / "usage_exports"))
+
+
+def price_table_override() -> Path | None:
+    """QUINCENA_PRICE_TABLE: a DeepSeek price table replacing include/prices.json (see deepseek.prices)."""
+    value = os.environ.get("QUINCENA_PRICE_TABLE")
+    return Path(value) if value else None
+
+
+# -- the pipeline -------------------------------------------------------------------------------
 def max_file_bytes() -> int:
     """Largest inbox file we parse; DIAN XMLs are tens of KB, so 5 MB is generous."""
     return int(os.environ.get("QUINCENA_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
@@ -60,3 +81,69 @@ def max_lines_per_invoice() -> int:
 def db_connect_timeout_s() -> int:
     """Seconds to wait for the firm's database to answer a new connection (QUINCENA_DB_CONNECT_TIMEOUT_S)."""
     return int(os.environ.get("QUINCENA_DB_CONNECT_TIMEOUT_S", "10"))
+
+
+def requests_per_task() -> int:
+    """Requests one company's classify task keeps in flight; it holds exactly this many pool slots."""
+    return int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
+
+
+def reconcile_tolerance_text() -> str:
+    """QUINCENA_RECONCILE_TOLERANCE as text (validated by costs.reconcile), default 1 %."""
+    return setting("QUINCENA_RECONCILE_TOLERANCE", "0.01") or "0.01"
+
+
+# -- the weekly health report (a trigger Param wins over these) ----------------------------------
+# Param name -> environment variable.
+HEALTH_THRESHOLD_VARIABLES = {
+    "max_429_rate": "QUINCENA_HEALTH_MAX_429_RATE",
+    "max_spread": "QUINCENA_HEALTH_MAX_SPREAD",
+    "budget_ratio": "QUINCENA_HEALTH_BUDGET_RATIO",
+    "min_balance_usd": "QUINCENA_HEALTH_MIN_BALANCE_USD",
+    "min_runway_days": "QUINCENA_HEALTH_MIN_RUNWAY_DAYS",
+    "low_429_rate": "QUINCENA_HEALTH_LOW_429_RATE",
+    "raise_pool_min_p50_ms": "QUINCENA_HEALTH_RAISE_POOL_MIN_P50_MS",
+}
+HEALTH_VARIABLES = {
+    **HEALTH_THRESHOLD_VARIABLES,
+    "monthly_budget_usd": "QUINCENA_MONTHLY_BUDGET_USD",
+    "trend_weeks": "QUINCENA_HEALTH_TREND_WEEKS",
+    "pool_slots": "QUINCENA_DEEPSEEK_POOL_SLOTS",
+    "balance_deadline_s": "QUINCENA_BALANCE_DEADLINE_S",
+}
+
+
+def health_setting(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The environment's value for a weekly-health Param (``max_429_rate``, ``monthly_budget_usd``…)."""
+    return setting(HEALTH_VARIABLES[name], env=env)
+
+
+# -- alert channels -------------------------------------------------------------------------------
+def alert_settings(env: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The raw QUINCENA_ALERT_* values (None when unset; an empty value is kept: it switches a channel off)."""
+    env = _env(env)
+    return {
+        "webhook_conn_id": env.get("QUINCENA_ALERT_WEBHOOK_CONN_ID"),
+        "webhook_url": env.get("QUINCENA_ALERT_WEBHOOK_URL"),
+        "slack_conn_id": env.get("QUINCENA_ALERT_SLACK_CONN_ID"),
+        "email_to": env.get("QUINCENA_ALERT_EMAIL_TO"),
+        "smtp_conn_id": env.get("QUINCENA_ALERT_SMTP_CONN_ID"),
+    }
+
+
+# -- the demo (devtools) --------------------------------------------------------------------------
+DEMO_INT_VARIABLES = {
+    "companies": "QUINCENA_DEMO_COMPANIES",
+    "invoices": "QUINCENA_DEMO_INVOICES",
+    "api_port": "QUINCENA_DEMO_API_PORT",
+    "simulator_port": "QUINCENA_DEMO_SIMULATOR_PORT",
+    "seed": "QUINCENA_DEMO_SEED",
+}
+
+
+def demo_setting(name: str) -> str | None:
+    """A QUINCENA_DEMO_* value (``companies``, ``invoices``, ``api_port``, ``simulator_port``, ``seed``, ``cycle``)."""
+    variable = DEMO_INT_VARIABLES.get(name, "QUINCENA_DEMO_CYCLE" if name == "cycle" else None)
+    if variable is None:
+        raise KeyError(name)
+    return os.environ.get(variable) or None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -52,11 +53,22 @@ def connect():
     return conn
 
 
+_FRAGMENT_RE = re.compile(r"^([ \t]*)@([a-z_]+)@", re.MULTILINE)
+
+
 @functools.cache
 def load_sql(name: str) -> str:
-    """Text of include/sql/<name>.sql."""
+    """Text of include/sql/<name>.sql; ``@fragment@`` becomes include/sql/fragments/<fragment>.sql."""
     path = config.sql_dir() / f"{name}.sql"
-    return path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    return _FRAGMENT_RE.sub(lambda m: m.group(1) + _fragment(m.group(2)).replace("\n", "\n" + m.group(1)), text)
+
+
+def _fragment(name: str) -> str:
+    """A shared piece of SQL (its comment lines dropped), spliced into the query that names it."""
+    text = (config.sql_dir() / "fragments" / f"{name}.sql").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("--")]
+    return "\n".join(lines)
 
 
 @contextmanager

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from quincena.core.numbers import decimal_text
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2933;max-width:1100px}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d9e2ec}
@@ -21,7 +23,10 @@ Number = int | float | Decimal
 
 
 def esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
+    """Escaped text of a value; a Decimal in plain notation (never ``0E-8``)."""
+    if value is None:
+        return ""
+    return html.escape(decimal_text(value) if isinstance(value, Decimal) else str(value))
 
 
 def bar_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[Number]], unit: str = "") -> str:

@@ -15,12 +15,13 @@ A webhook URL usually embeds its token, so no URL is ever logged or returned: on
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk import BaseNotifier
+
+from quincena.core import config
 
 log = logging.getLogger("quincena.costs.alerts")
 
@@ -36,19 +37,23 @@ class AlertChannels:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlertChannels:
-        env = os.environ if env is None else env
-        emails = tuple(a.strip() for a in env.get("QUINCENA_ALERT_EMAIL_TO", "").split(",") if a.strip())
+        raw = config.alert_settings(env)
+        emails = tuple(a.strip() for a in (raw["email_to"] or "").split(",") if a.strip())
+
+        def chosen(name: str, default: str | None) -> str | None:
+            return default if raw[name] is None else raw[name]
+
         return cls(
-            webhook_conn_id=env.get("QUINCENA_ALERT_WEBHOOK_CONN_ID", cls.webhook_conn_id) or None,
-            webhook_url=env.get("QUINCENA_ALERT_WEBHOOK_URL") or None,
-            slack_conn_id=env.get("QUINCENA_ALERT_SLACK_CONN_ID", cls.slack_conn_id) or None,
+            webhook_conn_id=chosen("webhook_conn_id", cls.webhook_conn_id) or None,
+            webhook_url=raw["webhook_url"] or None,
+            slack_conn_id=chosen("slack_conn_id", cls.slack_conn_id) or None,
             email_to=emails,
-            smtp_conn_id=env.get("QUINCENA_ALERT_SMTP_CONN_ID", cls.smtp_conn_id) or cls.smtp_conn_id,
+            smtp_conn_id=chosen("smtp_conn_id", cls.smtp_conn_id) or cls.smtp_conn_id,
         )
 
 
 def should_notify(alerts: Sequence[Mapping[str, Any]]) -> bool:
-    """Notify exactly when the week crossed at least one threshold (see health.decide_alerts)."""
+    """Notify exactly when the week crossed at least one threshold (see costs.health.rules.decide_alerts)."""
     return len(alerts) > 0
 
 

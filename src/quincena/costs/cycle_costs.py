@@ -12,6 +12,7 @@ from typing import Any
 
 from quincena.core import config, db
 from quincena.core import html as report_html
+from quincena.core.numbers import decimal_text, plain
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class CycleCosts:
         """Plain JSON-able summary for XCom (no Decimals, no paths objects)."""
         return {
             "cycle_id": self.cycle_id,
-            "total_cost_usd": str(self.total["cost_usd"]),
+            "total_cost_usd": decimal_text(self.total["cost_usd"]),
             "calls": self.total["calls"],
             "invoices": self.total["invoices"],
             "classified": self.total["classified"],
@@ -126,7 +127,7 @@ def write_artifacts(costs: CycleCosts, out_dir: Path | None = None) -> CycleCost
         writer.writeheader()
         for dimension, rows in (("company", costs.companies), ("key", costs.keys), ("total", [costs.total])):
             for row in rows:
-                writer.writerow({**row, "dimension": dimension})
+                writer.writerow(plain({**row, "dimension": dimension}))
     costs.html_path = out_dir / "cycle_report.html"
     costs.html_path.write_text(render_html(costs), encoding="utf-8")
     return costs

@@ -1,13 +1,4 @@
-"""Reconcile DeepSeek's usage export with our api_calls ledger.
-
-The platform's Usage page exports a ZIP with, per month, ``amount-YYYY-M.csv``
-(``user_id,utc_date,model,api_key_name,api_key,type,price,amount``; one row per day x model x key x
-type, type in request_count / input_cache_hit_tokens / input_cache_miss_tokens / output_tokens;
-price per token) and ``cost-YYYY-M.csv`` (``user_id,utc_date,model,wallet_type,cost,currency``).
-Accepted variants: UTF-8 BOM, CRLF line ends, compact dates (20260725), the CSVs inside a folder of
-the ZIP. Anything else is an ExportError with a one-line message.
-
-The masked ``api_key`` column is never kept, printed or stored: keys are named by ``api_key_name``.
+"""Reconcile DeepSeek's usage export (read by costs.usage_export) with our api_calls ledger.
 
 A gap in a day x key x model group reads as one of:
 - token amounts match but the cost differs → **prices changed** (implied price vs our price table);
@@ -18,218 +9,28 @@ A gap in a day x key x model group reads as one of:
 from __future__ import annotations
 
 import csv
-import io
 import logging
-import re
 import shutil
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from quincena.core import db
+from quincena.core import config, db
+from quincena.core.numbers import NumberError, non_negative_decimal, plain
+from quincena.costs.usage_export import TYPES, ExportError, UsageExport, read_export
 
 log = logging.getLogger(__name__)
 
-TYPES = ("request_count", "input_cache_hit_tokens", "input_cache_miss_tokens", "output_tokens")
-AMOUNT_COLUMNS = ("utc_date", "model", "api_key_name", "type", "price", "amount")
-COST_COLUMNS = ("utc_date", "model", "cost", "currency")
-_AMOUNT_RE = re.compile(r"amount-(\d{4})-(\d{1,2})\.csv", re.IGNORECASE)
-_COST_RE = re.compile(r"cost-(\d{4})-(\d{1,2})\.csv", re.IGNORECASE)
-_MAX_BYTES = 50 * 1024 * 1024  # a month of 7 keys is a few hundred rows; far more is not an export
 _MILLION = Decimal(1_000_000)
 _PCT = Decimal("0.01")
 MATCH = "match"
 PRICES_CHANGED = "prices changed"
 UNRECORDED = "calls we did not record"
 NOT_BILLED = "recorded calls that were not billed"
-
-
-class ExportError(ValueError):
-    """The file is not a usage export we can read; the message is one line, fit for the user."""
-
-
-@dataclass(frozen=True)
-class UsageRow:
-    day: date
-    model: str
-    key_name: str
-    type: str
-    price: Decimal | None  # per token, account currency; empty for request_count
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class CostRow:
-    day: date
-    model: str
-    cost: Decimal
-    currency: str
-
-
-@dataclass
-class UsageExport:
-    source: str
-    amounts: list[UsageRow]
-    costs: list[CostRow] = field(default_factory=list)
-    months: list[tuple[int, int]] = field(default_factory=list)
-
-    @property
-    def currency(self) -> str | None:
-        found = {c.currency for c in self.costs}
-        return found.pop() if len(found) == 1 else None
-
-    def period(self, today: date | None = None) -> tuple[date, date]:
-        """[first, after) the export speaks for: its whole month(s), up to yesterday (UTC).
-
-        A month-named export covers every day of its month so far, so a day missing at its end
-        is a gap too; today is left out because its usage is still being counted. Without a month
-        in the file name, the days between the first and the last row.
-        """
-        days = [r.day for r in self.amounts]
-        first, after = min(days), max(days) + timedelta(days=1)
-        if self.months:
-            year, month = self.months[0]
-            first = min(first, date(year, month, 1))
-            year, month = self.months[-1]
-            month_end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-            today = today or datetime.now(UTC).date()
-            after = max(after, min(month_end, today))
-        return first, after
-
-
-# -- reading the export ------------------------------------------------------------------------
-def read_export(path: Path) -> UsageExport:
-    """Parse a usage export: the ZIP, or an amount CSV on its own."""
-    path = Path(path)
-    if not path.is_file():
-        raise ExportError(f"{path}: no such file")
-    if path.stat().st_size > _MAX_BYTES:
-        raise ExportError(f"{path.name}: {path.stat().st_size} bytes is too large for a usage export")
-    data = path.read_bytes()
-    if zipfile.is_zipfile(io.BytesIO(data)):
-        return _read_zip(path.name, data)
-    if path.suffix.lower() == ".zip":
-        raise ExportError(f"{path.name}: not a readable ZIP file")
-    months = _months([path.name], _AMOUNT_RE)
-    return UsageExport(path.name, _parse_amounts(_text(data, path.name), path.name), [], months)
-
-
-def _read_zip(name: str, data: bytes) -> UsageExport:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = [m for m in archive.namelist() if not m.endswith("/") and "__MACOSX" not in m]
-            # The CSVs may sit in a folder inside the ZIP: match on the base name.
-            amount_files = [m for m in members if _AMOUNT_RE.fullmatch(m.rsplit("/", 1)[-1])]
-            cost_files = [m for m in members if _COST_RE.fullmatch(m.rsplit("/", 1)[-1])]
-            if not amount_files:
-                found = ", ".join(members) or "nothing"
-                raise ExportError(f"{name}: no amount-YYYY-M.csv inside the ZIP (found: {found})")
-            amounts = [row for m in sorted(amount_files) for row in _parse_amounts(_member(archive, m), m)]
-            costs = [row for m in sorted(cost_files) for row in _parse_costs(_member(archive, m), m)]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        raise ExportError(f"{name}: corrupt ZIP file ({type(exc).__name__})") from None
-    months = _months([m.rsplit("/", 1)[-1] for m in amount_files], _AMOUNT_RE)
-    return UsageExport(name, amounts, costs, months)
-
-
-def _member(archive: zipfile.ZipFile, member: str) -> str:
-    info = archive.getinfo(member)
-    if info.file_size > _MAX_BYTES:
-        raise ExportError(f"{member}: {info.file_size} bytes is too large for a usage export")
-    return _text(archive.read(member), member)
-
-
-def _months(names: Iterable[str], pattern: re.Pattern[str]) -> list[tuple[int, int]]:
-    found = []
-    for name in names:
-        match = pattern.fullmatch(name)
-        if match and 1 <= int(match.group(2)) <= 12:
-            found.append((int(match.group(1)), int(match.group(2))))
-    return sorted(found)
-
-
-def _text(data: bytes, name: str) -> str:
-    try:
-        return data.decode("utf-8-sig")  # tolerates the BOM some exports start with
-    except UnicodeDecodeError:
-        raise ExportError(f"{name}: not UTF-8 text (is it really a DeepSeek CSV?)") from None
-
-
-def _rows(text: str, name: str, required: Iterable[str]) -> Iterable[tuple[int, dict[str, str]]]:
-    if "\x00" in text:
-        raise ExportError(f"{name}: binary content, not a CSV")
-    reader = csv.reader(io.StringIO(text, newline=""))  # csv handles CRLF and LF alike
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise ExportError(f"{name}: empty file") from None
-    except csv.Error as exc:
-        raise ExportError(f"{name}: unreadable CSV header ({exc})") from None
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise ExportError(f"{name}: not a DeepSeek usage CSV: missing column(s) {', '.join(missing)}")
-    try:
-        for values in reader:
-            if not any(v.strip() for v in values):
-                continue  # blank line (a trailing CRLF)
-            if len(values) != len(header):
-                raise ExportError(f"{name} line {reader.line_num}: {len(values)} fields, expected {len(header)}")
-            yield reader.line_num, dict(zip(header, (v.strip() for v in values), strict=True))
-    except csv.Error as exc:
-        raise ExportError(f"{name} line {reader.line_num}: unreadable CSV ({exc})") from None
-
-
-def _day(text: str, name: str, line: int) -> date:
-    for fmt in ("%Y-%m-%d", "%Y%m%d"):  # 2026-07-25, or the compact 20260725 some exports use
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ExportError(f"{name} line {line}: utc_date {text!r} is not a date (expected 2026-07-25 or 20260725)")
-
-
-def _number(text: str, column: str, name: str, line: int) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ExportError(f"{name} line {line}: {column} {text!r} is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise ExportError(f"{name} line {line}: {column} {text!r} must be a number >= 0")
-    return value
-
-
-def _parse_amounts(text: str, name: str) -> list[UsageRow]:
-    rows = []
-    for line, row in _rows(text, name, AMOUNT_COLUMNS):
-        kind = row["type"]
-        if kind not in TYPES:
-            raise ExportError(f"{name} line {line}: unknown type {kind!r} (expected one of {', '.join(TYPES)})")
-        price = _number(row["price"], "price", name, line) if row["price"] else None
-        if price is None and kind != "request_count":
-            raise ExportError(f"{name} line {line}: {kind} has no price")
-        # Only the key's NAME is kept: the masked api_key column is dropped right here.
-        rows.append(
-            UsageRow(
-                _day(row["utc_date"], name, line), row["model"], row["api_key_name"], kind, price,
-                _number(row["amount"], "amount", name, line),
-            )
-        )  # fmt: skip
-    if not rows:
-        raise ExportError(f"{name}: no usage rows")
-    return rows
-
-
-def _parse_costs(text: str, name: str) -> list[CostRow]:
-    return [
-        CostRow(_day(row["utc_date"], name, line), row["model"], _number(row["cost"], "cost", name, line),
-                row["currency"].upper())
-        for line, row in _rows(text, name, COST_COLUMNS)
-    ]  # fmt: skip
 
 
 # -- comparing ---------------------------------------------------------------------------------
@@ -275,7 +76,7 @@ class Reconciliation:
             "groups": len(self.groups),
             "gaps": len(self.gaps),
             "verdicts": self.verdicts(),
-            "gap_groups": [_plain(g) for g in self.gaps],
+            "gap_groups": [plain(g) for g in self.gaps],
             "notes": self.notes,
             "csv": str(self.csv_path) if self.csv_path else None,
             "error": None,
@@ -439,29 +240,17 @@ def write_csv(result: Reconciliation, path: Path) -> Path:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        writer.writerows(_plain(r) for r in result.rows)
+        writer.writerows(plain(r) for r in result.rows)
     result.csv_path = path
     return path
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def reconcile_file(path: Path, tolerance: Decimal = Decimal("0.01"), csv_path: Path | None = None) -> Reconciliation:
     """Read an export, compare it with the ledger over the days it covers, write the CSV."""
-    from quincena.costs import health
+    from quincena.deepseek import prices as price_table
 
     export = read_export(path)
-    prices, unit = health.load_price_table()
+    prices, unit = price_table.load_with_unit()
     result = compare(export, load_ledger(export.period()), prices, tolerance, unit)
     if csv_path is not None:
         write_csv(result, csv_path)
@@ -498,26 +287,12 @@ def describe(result: Reconciliation) -> list[str]:
     return lines
 
 
-def default_exports_dir() -> Path:
-    import os
-
-    from quincena.core import config
-
-    return Path(os.environ.get("QUINCENA_USAGE_EXPORTS", config.local_dir() / "usage_exports"))
-
-
 def default_tolerance() -> Decimal:
     """Relative gap the DAG's reconciliation allows: QUINCENA_RECONCILE_TOLERANCE, default 1 %."""
-    import os
-
-    text = os.environ.get("QUINCENA_RECONCILE_TOLERANCE", "").strip() or "0.01"
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"QUINCENA_RECONCILE_TOLERANCE: not a number: {text!r}") from None
-    if not value.is_finite() or not 0 <= value < 1:
-        raise ValueError(f"QUINCENA_RECONCILE_TOLERANCE must be in [0, 1), got {text!r}")
-    return value
+        return non_negative_decimal(config.reconcile_tolerance_text(), below=Decimal(1))
+    except NumberError as exc:
+        raise ValueError(f"QUINCENA_RECONCILE_TOLERANCE must be in [0, 1): {exc}") from None
 
 
 def reconcile_folder(folder: Path, out_dir: Path, tolerance: Decimal = Decimal("0.01")) -> dict[str, Any]:

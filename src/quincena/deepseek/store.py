@@ -110,10 +110,13 @@ def row_of(attempt: AttemptRecord) -> dict[str, Any]:
 
 
 def pipeline_hook(conn_id: str = config.DEEPSEEK_CONN_ID) -> DeepSeekHook:
-    """The hook as the pipeline uses it: PostgreSQL rotation and ledger, the project's price table."""
+    """The hook as the pipeline uses it: PostgreSQL rotation and ledger, the project's price table
+    (deepseek.prices: QUINCENA_PRICE_TABLE, else include/prices.json, else the provider's)."""
+    from quincena.deepseek import prices
+
     return DeepSeekHook(
         deepseek_conn_id=conn_id,
         key_store=PostgresKeyStore(conn_id),
         recorder=PostgresCallRecorder(),
-        price_table=config.include_dir() / "prices.json",
+        price_table=prices.load(),
     )

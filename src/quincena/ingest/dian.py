@@ -19,6 +19,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _defused_fromstring
 
+from quincena.core import numbers
 from quincena.core.nit import InvalidNit, check_digit, split_nit
 from quincena.ingest.files import XmlPayload, read_payloads
 from quincena.ingest.rejections import RejectedDocument
@@ -430,16 +431,4 @@ def _line(el: Element, position: int, quantity_tag: str) -> Line:
 
 def document_to_dict(doc: DianDocument) -> dict[str, Any]:
     """Plain JSON-ready dict: Decimals as strings (exact), dates ISO, tuples as lists."""
-    return _jsonable(dataclasses.asdict(doc))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
+    return numbers.plain(dataclasses.asdict(doc))

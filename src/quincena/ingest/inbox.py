@@ -405,7 +405,7 @@ def _store_in(cur, file: _File, nit: str, parsed) -> _Stored | None:
         return None
     file_id = row["id"]
     stored = _Stored()
-    today = datetime.now(config.local_zone()).date()
+    today = datetime.now(config.TZ).date()
     for payload, doc in parsed:
         reasons = checks.review_reasons(doc, today, config.max_lines_per_invoice())
         content = _content_hash(doc)

@@ -12,7 +12,7 @@ from typing import Any
 
 from quincena.books import entries
 from quincena.classify import classifier
-from quincena.core import config, db, periods, puc
+from quincena.core import config, db, numbers, periods, puc
 from quincena.costs import cycle_costs as costs
 
 log = logging.getLogger(__name__)
@@ -22,14 +22,11 @@ class PlanError(ValueError):
     """The run's request cannot be planned (bad cycle, unknown NIT, no companies): fix it and trigger again."""
 
 
-LOCAL_TZ = "America/Bogota"  # DIAN issue dates are Colombian calendar dates
-
-
 def _local_date(moment: datetime | date) -> date:
     if isinstance(moment, datetime):
         import pendulum
 
-        return pendulum.instance(moment).in_timezone(LOCAL_TZ).date()
+        return pendulum.instance(moment).in_timezone(config.TIMEZONE).date()
     return moment
 
 
@@ -158,7 +155,7 @@ def store_entries(target: dict[str, Any]) -> dict[str, Any]:
 def summarize(target: dict[str, Any]) -> dict[str, Any]:
     label_company_task(target)
     row = db.query("company_cycle_summary", {"company_nit": target["company_nit"], "cycle_id": target["cycle_id"]})[0]
-    summary = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+    summary = numbers.plain(row)
     log.info("company %s summary: %s", target["company_nit"], summary)
     return summary
 

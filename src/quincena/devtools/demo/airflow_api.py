@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from quincena.core import periods
+from quincena.core import config, periods
 from quincena.devtools.demo.processes import wait_for
 from quincena.devtools.demo.settings import DAG_ID, TERMINAL_STATES, DemoError, DemoPaths, DemoSettings
 
@@ -77,7 +77,7 @@ def trigger_cycle(api: AirflowApi, settings: DemoSettings) -> dict[str, Any]:
         api.request("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
         return existing
     start, end = periods.cycle_bounds(settings.cycle)
-    bogota = "America/Bogota"
+    bogota = config.TIMEZONE
     body = {
         "dag_run_id": settings.run_id,
         "logical_date": pendulum.datetime(start.year, start.month, start.day, tz=bogota).isoformat(),

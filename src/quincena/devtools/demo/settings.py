@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -48,21 +47,14 @@ class DemoSettings:
     @classmethod
     def resolve(cls, **overrides: Any) -> DemoSettings:
         """Flags (non-None overrides) win over QUINCENA_DEMO_* environment variables, then defaults."""
-        env = {
-            "companies": "QUINCENA_DEMO_COMPANIES",
-            "invoices": "QUINCENA_DEMO_INVOICES",
-            "api_port": "QUINCENA_DEMO_API_PORT",
-            "simulator_port": "QUINCENA_DEMO_SIMULATOR_PORT",
-            "seed": "QUINCENA_DEMO_SEED",
-        }
         values: dict[str, Any] = {}
-        for name, var in env.items():
+        for name in config.DEMO_INT_VARIABLES:
             raw = overrides.get(name)
-            if raw is None and os.environ.get(var):
-                raw = int(os.environ[var])
+            if raw is None:
+                raw = config.demo_setting(name)
             if raw is not None:
                 values[name] = int(raw)
-        values["cycle"] = overrides.get("cycle") or os.environ.get("QUINCENA_DEMO_CYCLE") or last_closed_cycle()
+        values["cycle"] = overrides.get("cycle") or config.demo_setting("cycle") or last_closed_cycle()
         settings = cls(**values)
         settings.validate()
         return settings
@@ -96,7 +88,7 @@ def last_closed_cycle(today: date | None = None) -> str:
     if today is None:
         import pendulum
 
-        today = pendulum.now("America/Bogota").date()
+        today = pendulum.now(config.TIMEZONE).date()
     return periods.previous_closed_cycle(today)
 
 

@@ -1,5 +1,5 @@
-"""The weekly health report on a seeded ledger (tests/health_seed.py): every figure against values
-computed by hand from the seed, the alert decision at and around its thresholds, the notifier."""
+"""The weekly health report on a seeded ledger (tests/costs/health_seed.py): every figure against values
+computed by hand from the seed, the alerts of the seeded week, the stored row and the files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import pytest
 from deepseek_provider.hooks.deepseek import Balance, BalanceInfo
 
 from quincena.core import db
-from quincena.costs import alerts, health
+from quincena.costs.health.report import WeeklyHealth, report_dir, run_week
+from quincena.costs.health.rules import decide_alerts, signals_from_figures
+from quincena.costs.health.settings import HealthSettings, Thresholds
+from quincena.costs.health.week import week_for_label
 from tests.costs import health_seed
 from tests.costs.health_seed import A, B, D
 
@@ -29,72 +32,26 @@ def seeded(clean_db, tmp_path, monkeypatch) -> None:
     health_seed.seed()
 
 
-def _run(tmp_path, fetch=lambda: _balance(), budget: str | None = "1.00", **thresholds) -> health.WeeklyHealth:
-    settings = health.HealthSettings(
-        health.Thresholds(**{k: Decimal(v) for k, v in thresholds.items()}),
+def _run(tmp_path, fetch=lambda: _balance(), budget: str | None = "1.00", **thresholds) -> WeeklyHealth:
+    settings = HealthSettings(
+        Thresholds(**{k: Decimal(v) for k, v in thresholds.items()}),
         None if budget is None else Decimal(budget),
         trend_weeks=4,
         pool_slots=16,
     )
-    return health.run_week(health.week_for_label(W45), settings, fetch_balance=fetch, out_dir=tmp_path / "out")
+    return run_week(week_for_label(W45), settings, fetch_balance=fetch, out_dir=tmp_path / "out")
 
 
-# -- the week ----------------------------------------------------------------------------------
 def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def test_week_label_is_the_bogota_calendar_week() -> None:
-    week = health.week_for_label(W45)
-    assert (week.start, week.end) == (_utc("2026-11-02T05:00"), _utc("2026-11-09T05:00"))
-    assert (week.month_start, week.month_end) == (_utc("2026-11-01T05:00"), _utc("2026-12-01T05:00"))
-    assert (week.days_elapsed, week.days_in_month, week.month) == (8, 30, "2026-11")
-    assert health.week_from_bounds(week.start, week.end) == week
-
-
-def test_week_spanning_two_months_belongs_to_the_month_of_its_last_day() -> None:
-    week = health.week_for_label("2026-W44")  # Mon Oct 26 .. Sun Nov 1
-    assert week.month == "2026-11" and week.days_elapsed == 1
-    ends_on_first = health.week_for_label("2026-W22")  # Mon May 25 .. Sun May 31: ends at Jun 1 00:00
-    assert ends_on_first.month == "2026-05"
-    assert ends_on_first.days_elapsed == ends_on_first.days_in_month == 31
-
-
-def test_week_resolution_prefers_the_param() -> None:
-    start, end = _utc("2026-11-02T05:00"), _utc("2026-11-09T05:00")
-    assert health.resolve_week(start, end, {"week": ""}).label == W45
-    assert health.resolve_week(start, end, {"week": "2026-W40"}).label == "2026-W40"
-    with pytest.raises(ValueError, match="not an ISO week"):
-        health.resolve_week(None, None, {"week": "2026-45"})
-    with pytest.raises(ValueError, match="no data interval"):
-        health.resolve_week(None, None, {})
-
-
-def test_settings_param_beats_environment_beats_default() -> None:
-    env = {
-        "QUINCENA_HEALTH_MAX_429_RATE": "0.10",
-        "QUINCENA_MONTHLY_BUDGET_USD": "250",
-        "QUINCENA_HEALTH_MAX_SPREAD": "",
-    }
-    settings = health.resolve_settings({"max_429_rate": 0.02, "monthly_budget_usd": None, "pool_slots": 8}, env)
-    assert settings.thresholds.max_429_rate == Decimal("0.02")
-    assert settings.thresholds.max_spread == Decimal("0.20")  # empty env = default
-    assert settings.monthly_budget_usd == Decimal("250")
-    assert settings.pool_slots == 8
-    assert health.resolve_settings({}, env).thresholds.max_429_rate == Decimal("0.10")
-    assert health.resolve_settings({}, {}).monthly_budget_usd is None
-    assert health.resolve_settings({}, {}).pool_slots == 16  # include/pools.json
-    assert health.HealthSettings.from_dict(settings.to_dict()) == settings
-    with pytest.raises(ValueError, match="max_spread"):
-        health.resolve_settings({"max_spread": "lots"}, {})
-
-
 # -- every figure of the seeded week -----------------------------------------------------------
-def _key(name, status, calls, ok, rl, other, rate, p50, p95, n_ok, cost, share, active, even, dev, flag, **extra):
+def _key(name, status, calls, ok, rl, failed, rate, p50, p95, n_ok, cost, share, active, even, dev, flag, **extra):
     return {
         "key": name, "status": status, "disabled_at": extra.get("disabled_at"),
         "disabled_reason": extra.get("disabled_reason"), "calls": calls, "ok_calls": ok, "rate_limited": rl,
-        "other_errors": other, "rate_429": rate, "p50_ms": p50, "p95_ms": p95,
+        "failed_calls": failed, "rate_429": rate, "p50_ms": p50, "p95_ms": p95,
         "prompt_cache_hit_tokens": 100_000 * n_ok, "prompt_cache_miss_tokens": 20_000 * n_ok,
         "completion_tokens": 10_000 * n_ok, "cost_usd": cost, "share_of_calls": share, "active_share": active,
         "even_share": even, "spread_deviation": dev, "spread_flag": flag,
@@ -124,7 +81,7 @@ def test_every_figure_of_the_week(seeded, tmp_path) -> None:
     # 32 ok latencies merged: rank 15.5 → (1700+1800)/2; rank 29.45 → 2700 + .45*100
     assert figures["total"] == {
         "key": "all", "status": "", "disabled_at": None, "disabled_reason": None,
-        "calls": 42, "ok_calls": 32, "rate_limited": 8, "other_errors": 2, "rate_429": "0.1905",
+        "calls": 42, "ok_calls": 32, "rate_limited": 8, "failed_calls": 2, "rate_429": "0.1905",
         "p50_ms": 1750.0, "p95_ms": 2745.0, "prompt_cache_hit_tokens": 3_200_000,
         "prompt_cache_miss_tokens": 640_000, "completion_tokens": 320_000, "cost_usd": "0.37200000",
         "share_of_calls": "1.0000", "active_keys": 3, "active_calls": 40, "keys_with_429": 2,
@@ -224,17 +181,6 @@ def test_advice_follows_from_the_numbers(seeded, tmp_path) -> None:
     assert topics.count("budget") == 2
 
 
-def test_pool_advice_raises_when_latency_not_the_limit_binds() -> None:
-    quiet = {"calls": 1000, "rate_limited": 3, "p50_ms": 4200.0}
-    assert (
-        "raise the deepseek pool (16 slots) to 20 slots" in health._pool_advice(quiet, 16, health.Thresholds())["text"]
-    )
-    throttled = {"calls": 100, "rate_limited": 50, "p50_ms": 800.0}
-    assert "lower the deepseek pool (1 slots)." in health._pool_advice(throttled, 1, health.Thresholds())["text"]
-    fast = {"calls": 1000, "rate_limited": 3, "p50_ms": 800.0}
-    assert "keep the deepseek pool" in health._pool_advice(fast, 16, health.Thresholds())["text"]
-
-
 def test_alerts_of_the_seeded_week(seeded, tmp_path) -> None:
     report = _run(tmp_path)
     assert [(a.kind, a.subject, a.value) for a in report.alerts] == [
@@ -275,7 +221,7 @@ def test_csv_and_html_artifacts(seeded, tmp_path) -> None:
 
 
 def test_default_report_dir_is_weekly_label(seeded) -> None:
-    assert health.report_dir(health.week_for_label(W45)).parts[-2:] == ("weekly", W45)
+    assert report_dir(week_for_label(W45)).parts[-2:] == ("weekly", W45)
 
 
 def test_balance_failure_never_breaks_the_report_nor_leaks_a_key(seeded, tmp_path) -> None:
@@ -314,130 +260,10 @@ def test_an_empty_week_reports_zeros(clean_db, tmp_path) -> None:
     health_seed.check_html(report.html_path.read_text(encoding="utf-8"))
 
 
-# -- the alert decision at and around every threshold ------------------------------------------
-T = health.Thresholds()  # 429 > 5 %, spread > 20 %, forecast > budget, balance < 10, runway < 7 days
-
-
-def _kinds(**signals) -> list[tuple[str, str]]:
-    return [(a.kind, a.subject) for a in health.decide_alerts(health.Signals(**signals), T)]
-
-
-@pytest.mark.parametrize(
-    ("rate_limited", "fires"),
-    [(4, False), (5, False), (6, True)],  # of 100 attempts: 4 %, exactly 5 %, 6 %
-)
-def test_429_rate_threshold(rate_limited: int, fires: bool) -> None:
-    assert _kinds(calls=100, rate_limited=rate_limited) == ([("rate_429", "account")] if fires else [])
-
-
-def test_429_rate_just_above_the_threshold_fires() -> None:
-    assert _kinds(calls=10_000, rate_limited=501) == [("rate_429", "account")]  # 5.01 %
-    assert _kinds(calls=0, rate_limited=0) == []
-
-
-@pytest.mark.parametrize(
-    ("calls", "expected"),
-    [
-        ({"k1": 120, "k2": 100, "k3": 80}, []),  # exactly +20 % and -20 %
-        ({"k1": 121, "k2": 100, "k3": 79}, [("spread", "k1"), ("spread", "k3")]),  # ±21 %
-        ({"k1": 100, "k2": 100, "k3": 100}, []),
-        ({"k1": 150, "k2": 150, "k3": 0}, [("spread", "k1"), ("spread", "k2"), ("spread", "k3")]),  # a dead key
-        ({"k1": 10}, []),  # one active key is always an even share
-    ],
-)
-def test_spread_threshold(calls: dict, expected: list) -> None:
-    assert _kinds(active_key_calls=calls) == expected
-
-
-@pytest.mark.parametrize(
-    ("forecast", "fires"), [("99.99", False), ("100.00", False), ("100.01", True)]
-)  # fmt: skip
-def test_budget_threshold(forecast: str, fires: bool) -> None:
-    firm = _kinds(firm_forecast_usd=Decimal(forecast), firm_budget_usd=Decimal("100"))
-    assert firm == ([("budget", "firm")] if fires else [])
-    company = _kinds(companies=((A, Decimal(forecast), Decimal("100.00")),))
-    assert company == ([("budget", A)] if fires else [])
-
-
-def test_no_budget_configured_never_alerts() -> None:
-    assert _kinds(firm_forecast_usd=Decimal("1000"), firm_budget_usd=None) == []
-    assert _kinds(firm_forecast_usd=Decimal("1000"), firm_budget_usd=Decimal(0)) == []
-
-
-@pytest.mark.parametrize(
-    ("balance", "runway", "fires"),
-    [
-        ("10.01", None, False), ("10", None, False), ("9.99", None, True),
-        ("50", "7.1", False), ("50", "7", False), ("50", "6.9", True),
-        (None, "0.5", False),  # unknown balance: reported, not alerted
-    ],
-)  # fmt: skip
-def test_low_balance_threshold(balance: str | None, runway: str | None, fires: bool) -> None:
-    kinds = _kinds(
-        balance_usd=None if balance is None else Decimal(balance),
-        runway_days=None if runway is None else Decimal(runway),
-        balance_available=None if balance is None else True,
-    )
-    assert kinds == ([("low_balance", "account")] if fires else [])
-
-
 def test_signals_round_trip_through_the_stored_figures(seeded, tmp_path) -> None:
     report = _run(tmp_path)
-    signals = health.signals_from_figures(json.loads(json.dumps(report.figures)))
+    signals = signals_from_figures(json.loads(json.dumps(report.figures)))
     assert signals.calls == 42 and signals.rate_limited == 8
     assert dict(signals.active_key_calls) == {"k1": 20, "k2": 12, "k3": 8}
     assert signals.firm_forecast_usd == Decimal("1.4648") and signals.balance_usd == Decimal("5.00")
-    assert health.decide_alerts(signals, T) == report.alerts
-
-
-# -- the notifier ------------------------------------------------------------------------------
-ALERTS = [{"kind": "rate_429", "subject": "account", "value": "19.05%", "threshold": "5.00%", "message": "429s!"}]
-SUMMARY = {"week": {"week": W45}, "alerts": ALERTS, "html": "/reports/weekly/2026-W45/weekly_health.html"}
-
-
-def test_notifier_posts_to_the_webhook_connection_and_logs(monkeypatch, caplog) -> None:
-    with health_seed.webhook_server() as server:
-        monkeypatch.setenv("AIRFLOW_CONN_QUINCENA_ALERT_WEBHOOK", health_seed.webhook_connection(server))
-        result = alerts.notify_step(SUMMARY)
-    assert result["fired"] is True and result["alerts"] == 1
-    assert [(d["channel"], d["status"]) for d in result["deliveries"]] == [("log", "sent"), ("webhook", "sent")]
-    (post,) = server.received
-    assert post["path"] == "/hooks/T0K3N-secret"
-    assert post["body"]["alerts"] == ALERTS and "429s!" in post["body"]["text"]
-    assert "ALERT rate_429 [account]: 429s!" in caplog.text
-    assert "T0K3N" not in caplog.text and "T0K3N" not in json.dumps(result)  # the URL's token stays secret
-
-
-def test_notifier_is_quiet_when_nothing_crossed(monkeypatch) -> None:
-    with health_seed.webhook_server() as server:
-        monkeypatch.setenv("AIRFLOW_CONN_QUINCENA_ALERT_WEBHOOK", health_seed.webhook_connection(server))
-        result = alerts.notify_step({**SUMMARY, "alerts": []})
-    assert result == {"fired": False, "alerts": 0, "deliveries": []}
-    assert server.received == []
-
-
-def test_notifier_without_channels_only_logs(monkeypatch, caplog) -> None:
-    monkeypatch.delenv("AIRFLOW_CONN_QUINCENA_ALERT_WEBHOOK", raising=False)
-    result = alerts.notify_step(SUMMARY, channels=alerts.AlertChannels(email_to=("x@example.com",)))
-    assert [d["channel"] for d in result["deliveries"]] == ["log"]  # no smtp_default connection: no e-mail
-    assert "ALERT rate_429" in caplog.text
-
-
-def test_failed_delivery_fails_the_task_without_leaking_the_url(monkeypatch, caplog) -> None:
-    with health_seed.webhook_server(status=500) as server:
-        monkeypatch.setenv("AIRFLOW_CONN_QUINCENA_ALERT_WEBHOOK", health_seed.webhook_connection(server))
-        with pytest.raises(RuntimeError, match="every alert channel failed") as failure:
-            alerts.notify_step(SUMMARY)
-    assert len(server.received) == 1
-    assert "HTTP 500" in str(failure.value) and "T0K3N" not in str(failure.value) + caplog.text
-
-
-def test_notifier_is_an_airflow_base_notifier() -> None:
-    from airflow.sdk import BaseNotifier
-
-    notifier = alerts.HealthAlertNotifier("subject", ALERTS, channels=alerts.AlertChannels(None, None, None))
-    assert isinstance(notifier, BaseNotifier)
-    notifier({})  # the callback protocol: called with a context
-    assert notifier.deliveries == [
-        {"channel": "log", "target": "quincena.costs.alerts", "status": "sent", "error": None}
-    ]
+    assert decide_alerts(signals, Thresholds()) == report.alerts

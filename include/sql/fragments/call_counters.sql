@@ -1,0 +1,11 @@
+-- The per-call counters of api_calls rows, as aggregate columns (one definition; composed into
+-- queries by db.load_sql where they write @call_counters@). A failed call is any outcome other
+-- than ok and rate_limited.
+count(*) AS calls,
+count(*) FILTER (WHERE outcome = 'ok') AS ok_calls,
+count(*) FILTER (WHERE outcome = 'rate_limited') AS rate_limited,
+count(*) FILTER (WHERE outcome NOT IN ('ok', 'rate_limited')) AS failed_calls,
+coalesce(sum(prompt_cache_hit_tokens), 0) AS prompt_cache_hit_tokens,
+coalesce(sum(prompt_cache_miss_tokens), 0) AS prompt_cache_miss_tokens,
+coalesce(sum(completion_tokens), 0) AS completion_tokens,
+coalesce(sum(cost_usd), 0) AS cost_usd

@@ -1,0 +1,144 @@
+"""When the weekly report alerts: pure decisions on exact numbers (no database, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from quincena.costs.health.settings import Thresholds
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The few numbers an alert depends on, exact (counts and Decimals, no rounding)."""
+
+    calls: int = 0
+    rate_limited: int = 0
+    active_key_calls: Mapping[str, int] = field(default_factory=dict)  # ACTIVE keys only, zeros included
+    firm_forecast_usd: Decimal | None = None
+    firm_budget_usd: Decimal | None = None
+    companies: tuple[tuple[str, Decimal, Decimal], ...] = ()  # (nit, month-end forecast, budget)
+    balance_usd: Decimal | None = None  # None: unavailable or not in USD
+    balance_available: bool | None = None  # DeepSeek's is_available
+    runway_days: Decimal | None = None  # None: nothing spent, the balance lasts indefinitely
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # rate_429 | spread | budget | low_balance
+    subject: str  # "account", a key name, "firm" or a company NIT
+    value: str
+    threshold: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def spread_deviation(calls: int, active_calls: int, active_keys: int) -> Decimal | None:
+    """How far a key's share of the active keys' calls is from an even share: share/even - 1."""
+    if not active_calls or not active_keys:
+        return None
+    return Decimal(calls * active_keys) / Decimal(active_calls) - 1
+
+
+def decide_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
+    """Every threshold the week crossed. Crossing means strictly past: a value AT a threshold is fine."""
+    alerts: list[Alert] = []
+    if signals.calls:
+        rate = Decimal(signals.rate_limited) / Decimal(signals.calls)
+        if rate > thresholds.max_429_rate:
+            alerts.append(
+                Alert(
+                    "rate_429", "account", pct(rate), pct(thresholds.max_429_rate),
+                    f"429 rate {pct(rate)} of {signals.calls} attempts is above {pct(thresholds.max_429_rate)}: "
+                    "the account's shared limit is being hit; lower the deepseek pool",
+                )
+            )  # fmt: skip
+    active_calls = sum(signals.active_key_calls.values())
+    for key, calls in sorted(signals.active_key_calls.items()):
+        deviation = spread_deviation(calls, active_calls, len(signals.active_key_calls))
+        if deviation is not None and abs(deviation) > thresholds.max_spread:
+            alerts.append(
+                Alert(
+                    "spread", key, pct(deviation, signed=True), pct(thresholds.max_spread),
+                    f"key {key} got {calls} of {active_calls} calls, {pct(deviation, signed=True)} off an even "
+                    f"share: check the rotation or whether the key is dead",
+                )
+            )  # fmt: skip
+    if signals.firm_budget_usd and signals.firm_forecast_usd is not None:
+        ratio = signals.firm_forecast_usd / signals.firm_budget_usd
+        if ratio > thresholds.budget_ratio:
+            alerts.append(_budget_alert("firm", signals.firm_forecast_usd, signals.firm_budget_usd, ratio, thresholds))
+    for nit, forecast, budget in signals.companies:
+        if budget:
+            ratio = forecast / budget
+            if ratio > thresholds.budget_ratio:
+                alerts.append(_budget_alert(nit, forecast, budget, ratio, thresholds))
+    alerts.extend(_balance_alerts(signals, thresholds))
+    return alerts
+
+
+def _budget_alert(subject: str, forecast: Decimal, budget: Decimal, ratio: Decimal, thresholds: Thresholds) -> Alert:
+    who = "the firm" if subject == "firm" else f"company {subject}"
+    return Alert(
+        "budget", subject, pct(ratio), pct(thresholds.budget_ratio),
+        f"{who}: month-end forecast US${forecast} is {pct(ratio)} of the US${budget} monthly budget",
+    )  # fmt: skip
+
+
+def _balance_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
+    if signals.balance_available is False:
+        return [Alert("low_balance", "account", "unavailable", "available", "DeepSeek says the balance is exhausted")]
+    if signals.balance_usd is None:
+        return []  # unknown is reported, not alerted: a failed balance request is not a low balance
+    if signals.balance_usd < thresholds.min_balance_usd:
+        return [
+            Alert(
+                "low_balance", "account", f"US${signals.balance_usd}", f"US${thresholds.min_balance_usd}",
+                f"DeepSeek balance US${signals.balance_usd} is below US${thresholds.min_balance_usd}: top up",
+            )
+        ]  # fmt: skip
+    if signals.runway_days is not None and signals.runway_days < thresholds.min_runway_days:
+        days = signals.runway_days.quantize(Decimal("0.1"))
+        return [
+            Alert(
+                "low_balance", "account", f"{days} days", f"{thresholds.min_runway_days} days",
+                f"DeepSeek balance US${signals.balance_usd} lasts {days} days at this week's spend: top up",
+            )
+        ]  # fmt: skip
+    return []
+
+
+def pct(value: Decimal, signed: bool = False) -> str:
+    """A fraction as a percentage with two decimals: 0.0512 -> 5.12%."""
+    text = f"{(value * 100).quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
+    return f"+{text}" if signed and value > 0 else text
+
+
+def signals_from_figures(figures: Mapping[str, Any]) -> Signals:
+    """Rebuild the exact inputs of decide_alerts from a report's figures (counts, Decimal strings)."""
+    total = figures["total"]
+    spend = figures["spend"]
+    balance = figures["balance"]
+    return Signals(
+        calls=int(total["calls"]),
+        rate_limited=int(total["rate_limited"]),
+        active_key_calls={k["key"]: int(k["calls"]) for k in figures["keys"] if k["status"] != "disabled"},
+        firm_forecast_usd=_dec(spend["forecast_month_usd"]),
+        firm_budget_usd=_dec(spend["budget_usd"]),
+        companies=tuple(
+            (c["nit"], Decimal(c["forecast_month_usd"]), Decimal(c["budget_usd"]))
+            for c in spend["companies"]
+            if c["budget_usd"] is not None and c["nit"] is not None
+        ),
+        balance_usd=_dec(balance.get("total_balance")) if balance.get("currency") == "USD" else None,
+        balance_available=balance.get("is_available"),
+        runway_days=_dec(balance.get("runway_days")),
+    )
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
