@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,3 +115,12 @@ def test_keys_from_the_extra_and_the_password() -> None:
 def test_settings_never_hold_a_secret() -> None:
     settings = settings_of(Conn(extra={"api_keys": {"a": "sk-secret-123"}}, password="sk-secret-456"))  # noqa: S106
     assert "sk-secret" not in repr(settings)
+
+
+def test_readme_table_lists_every_option_with_its_default() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in readme.splitlines() if line.startswith("| `")}
+    for option in CONN_OPTIONS:
+        default = option.form_field()["schema"].get("default")
+        cells = [cell.strip() for cell in rows[option.name].split("|")]
+        assert cells[2].startswith(option.label) and cells[4] == ("—" if default is None else f"`{default}`")
