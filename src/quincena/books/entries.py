@@ -128,7 +128,8 @@ def _stated_withholdings(invoice: dict[str, Any], main: str) -> list[Withholding
         if tax["kind"] == "withholding":
             kind = _STATED.get(tax["scheme_id"], "retefuente")
             account = {"reteiva": RETE_IVA, "reteica": RETE_ICA}.get(kind, retefuente_account(main))
-            stated.append(Withholding(kind, "xml", account, Decimal(0), Decimal(0), Decimal(tax["amount"]), "as stated in the XML"))
+            amount = Decimal(tax["amount"])
+            stated.append(Withholding(kind, "xml", account, Decimal(0), Decimal(0), amount, "as stated in the XML"))
     return stated
 
 
@@ -143,9 +144,11 @@ def stated_by_tax(invoice: dict[str, Any]) -> dict[str, Decimal]:
 
 def purchase_of(invoice: dict[str, Any]) -> Purchase:
     """The engine's view of a classified invoice."""
-    iva = sum((Decimal(t["amount"]) for t in invoice["taxes"] or [] if t["kind"] == "tax" and t["scheme_id"] == "01"), Decimal(0))
+    taxes = invoice["taxes"] or []
+    iva = sum((Decimal(t["amount"]) for t in taxes if t["kind"] == "tax" and t["scheme_id"] == "01"), Decimal(0))
     lines = tuple(
-        PurchaseLine(ln["account"], Decimal(ln["amount"]), Decimal(ln.get("tax_amount") or 0)) for ln in invoice["lines"] or []
+        PurchaseLine(ln["account"], Decimal(ln["amount"]), Decimal(ln.get("tax_amount") or 0))
+        for ln in invoice["lines"] or []
     )
     return Purchase(issue_date=_as_date(invoice["issue_date"]), lines=lines, iva=iva)
 
@@ -200,7 +203,9 @@ def propose(
             computed[w.tax] += w.amount
         differs = [t for t in sorted(set(stated) | set(computed)) if abs(stated.get(t, 0) - computed.get(t, 0)) >= 1]
         if differs:
-            figures = "; ".join(f"{t}: XML {stated.get(t, Decimal(0))}, computed {computed.get(t, Decimal(0))}" for t in differs)
+            figures = "; ".join(
+                f"{t}: XML {stated.get(t, Decimal(0))}, computed {computed.get(t, Decimal(0))}" for t in differs
+            )
             review = f"withholdings stated in the XML differ from the computed ones (computed used): {figures}"
     return Proposal(lines=lines, notes=notes, review_reason=review)
 

@@ -144,7 +144,8 @@ def _retefuente(result, bases, buyer, supplier, rules: TaxRules, concepts: Conce
         return
     exempt = sorted(set(supplier.responsibilities) & set(rules.exempt_supplier_responsibilities))
     if exempt:
-        result.notes.append(f"ReteFuente: the supplier's RUT says {', '.join(exempt)} (autorretenedor / régimen simple)")
+        codes = ", ".join(exempt)
+        result.notes.append(f"ReteFuente: the supplier's RUT says {codes} (autorretenedor / régimen simple)")
         return
     declarante = is_declarante(supplier, concepts)
     for concept, base in sorted(bases.items()):
@@ -214,6 +215,7 @@ def _reteiva(result, bases, iva, buyer: BuyerProfile, supplier, rules: TaxRules)
     if both:
         result.notes.append(f"ReteIVA: none between two grandes contribuyentes ({', '.join(both)})")
         return
+    agent = ", ".join(sorted(buyer_codes & set(rule.agents)))
     for concept, amount in sorted(iva.items()):
         base_rule = rules.retefuente.get(concept)
         threshold = rules.threshold(base_rule.base_uvt) if base_rule else _ZERO
@@ -230,7 +232,7 @@ def _reteiva(result, bases, iva, buyer: BuyerProfile, supplier, rules: TaxRules)
                 base=_cents(amount),
                 rate=rule.rate,
                 amount=to_peso(amount * rule.rate),
-                why=f"ReteIVA: {rule.rate * 100}% of the IVA {_cents(amount)} ({concept}); buyer {', '.join(sorted(buyer_codes & set(rule.agents)))}",
+                why=f"ReteIVA: {rule.rate * 100}% of the IVA {_cents(amount)} ({concept}); buyer {agent}",
             )
         )
 
@@ -245,7 +247,8 @@ def _reteica(result, bases, buyer: BuyerProfile, supplier, rules: TaxRules, conc
         return
     if supplier.city and supplier.city != city:
         result.notes.append(
-            f"ReteICA: the supplier is in municipality {supplier.city}, not {city}: not practised (check where the activity took place)"
+            f"ReteICA: the supplier is in municipality {supplier.city}, not {city}: not practised "
+            "(check where the activity took place)"
         )
         return
     exempt = sorted(set(supplier.responsibilities) & set(rule.exempt_supplier_responsibilities))
