@@ -222,28 +222,87 @@ def totals_problem(invoice: dict[str, Any], lines: list[EntryLine]) -> str | Non
     return None
 
 
+def buyer_profile(row: dict[str, Any]) -> BuyerProfile:
+    """A company's tax profile from its registry row (tax_company_profile)."""
+    return BuyerProfile(
+        nit=row["nit"],
+        withholding_agent=row["withholding_agent"],
+        gran_contribuyente=row["gran_contribuyente"],
+        reteiva_agent=row["reteiva_agent"],
+        autorretenedor=row["autorretenedor"],
+        regimen=row["regimen"],
+        ica_city=row["ica_city"],
+        iva_deductible=row["iva_deductible"],
+    )
+
+
+def load_buyer(company_nit: str, conn=None) -> BuyerProfile | None:
+    rows = db.query("tax_company_profile", {"nit": company_nit}, conn)
+    return buyer_profile(rows[0]) if rows else None
+
+
+def supplier_of(invoice: dict[str, Any]) -> SupplierProfile:
+    """The supplier's profile joined to an entries_invoices_to_post row (unknown when never learnt)."""
+    return SupplierProfile(
+        nit=invoice["supplier_nit"],
+        person_type=invoice.get("supplier_person_type"),
+        responsibilities=tuple(invoice.get("supplier_responsibilities") or ()),
+        city=invoice.get("supplier_city"),
+        declarante=invoice.get("supplier_declarante"),
+    )
+
+
+def _credited_invoice(company_nit: str, invoice: dict[str, Any], conn) -> dict[str, Any] | None:
+    if invoice["doc_type"] != "credit_note" or not invoice.get("billing_reference"):
+        return None
+    rows = db.query("tax_credited_invoice", {"company_nit": company_nit, "cufe": invoice["billing_reference"]}, conn)
+    return rows[0] if rows and rows[0]["posted"] else None
+
+
 def post_company_entries(company_nit: str) -> dict[str, int]:
-    """Write entries for the company's classified invoices that have none (idempotent)."""
+    """Write entries for the company's classified invoices that have none (idempotent).
+
+    Withholdings are the engine's; an invoice whose XML states different ones is posted with the
+    computed ones and sent to review with both figures. An entry that does not match the invoice's
+    own totals is not posted and goes to review.
+    """
     posted = flagged = 0
-    for invoice in db.query("entries_invoices_to_post", {"company_nit": company_nit}):
-        lines = build_entry(invoice)
-        problem = totals_problem(invoice, lines)
-        with db.transaction() as cur:
-            if problem:
-                cur.execute(db.load_sql("invoice_flag_review"), {"invoice_id": invoice["id"], "reason": problem})
-                flagged += 1
-                continue
-            rows = [
-                {
-                    "invoice_id": invoice["id"],
-                    "seq": seq,
-                    "account": ln.account,
-                    "debit": ln.debit,
-                    "credit": ln.credit,
-                    "description": ln.description[:300],
-                }
-                for seq, ln in enumerate(lines, start=1)
-            ]
-            db.execute_many("journal_line_insert", rows, cur)
-            posted += 1
+    conn = db.connect()
+    try:
+        buyer = load_buyer(company_nit, conn) or BuyerProfile(company_nit)
+        for invoice in db.query("entries_invoices_to_post", {"company_nit": company_nit}, conn):
+            proposal = propose(invoice, buyer, supplier_of(invoice), _credited_invoice(company_nit, invoice, conn))
+            problem = totals_problem(invoice, proposal.lines)
+            with db.transaction(conn) as cur:
+                if problem:
+                    cur.execute(db.load_sql("invoice_flag_review"), {"invoice_id": invoice["id"], "reason": problem})
+                    flagged += 1
+                    continue
+                db.execute_many("journal_line_insert", journal_rows(invoice["id"], proposal.lines), cur)
+                posted += 1
+                if proposal.review_reason:
+                    reason = {"invoice_id": invoice["id"], "reason": proposal.review_reason}
+                    cur.execute(db.load_sql("invoice_flag_review"), reason)
+                    flagged += 1
+    finally:
+        conn.close()
     return {"entries_posted": posted, "flagged_for_review": flagged}
+
+
+def journal_rows(invoice_id: int, lines: list[EntryLine]) -> list[dict[str, Any]]:
+    return [
+        {
+            "invoice_id": invoice_id,
+            "seq": seq,
+            "account": ln.account,
+            "debit": ln.debit,
+            "credit": ln.credit,
+            "description": ln.description[:300],
+            "base": ln.base,
+            "rate": ln.rate,
+            "concept": ln.concept,
+            "tax": ln.tax,
+            "why": ln.why,
+        }
+        for seq, ln in enumerate(lines, start=1)
+    ]
