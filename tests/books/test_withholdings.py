@@ -330,3 +330,11 @@ def test_credit_note_without_its_invoice_is_computed_on_itself() -> None:
     proposal = propose(note, BUYER, PJ)
     assert _by_account(proposal.lines)["236515"] == (D("110000"), 0)
     assert any("not on file" in n for n in proposal.notes)
+
+
+def test_an_invoice_of_a_year_without_rules_is_balanced_without_withholdings_and_reviewed() -> None:
+    invoice = _invoice(issue_date="2019-05-02")
+    proposal = propose(invoice, BUYER, PJ)
+    assert [ln.account for ln in proposal.lines if ln.tax] == []
+    assert totals_problem(invoice, proposal.lines) is None
+    assert "no withholding rules for 2019" in proposal.review_reason

@@ -26,6 +26,7 @@ from quincena.books.withholdings.engine import (
     Withholding,
     to_peso,
 )
+from quincena.books.withholdings.rules import RulesError
 from quincena.core import db
 
 IVA_DEDUCTIBLE = "240810"
@@ -190,7 +191,11 @@ def propose(
     if invoice["doc_type"] == "credit_note" and original is not None:
         withholdings = reverse_withholdings(invoice, original)
     else:
-        assessment = engine.compute(purchase_of(invoice), buyer, supplier)
+        try:
+            assessment = engine.compute(purchase_of(invoice), buyer, supplier)
+        except RulesError as exc:  # an invoice of a year with no rules file: no guess, a person decides
+            lines = build_entry(invoice, [], buyer.iva_deductible)
+            return Proposal(lines, [str(exc)], f"withholdings not computed: {exc}")
         withholdings, notes = assessment.withholdings, list(assessment.notes)
         if invoice["doc_type"] == "credit_note":
             notes.append("credit note: the credited invoice is not on file; withholdings computed on the note itself")

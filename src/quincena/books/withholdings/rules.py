@@ -142,6 +142,16 @@ def _year_file(year: int) -> dict[str, Any]:
     return data
 
 
+def change_dates(year: int) -> list[date]:
+    """Every date of the year on which some rule starts (1 January at least): one set of rules per period."""
+    data = _year_file(year)
+    starts = {date(year, 1, 1)}
+    lists = [*data["retefuente"]["concepts"].values(), data["reteiva"], *data.get("reteica", {}).values()]
+    for versions in lists:
+        starts.update(date.fromisoformat(v["from"]) for v in versions)
+    return sorted(d for d in starts if d.year == year)
+
+
 def rules_for(on: date) -> TaxRules:
     """The rules in force on ``on`` (an invoice's issue date)."""
     return _rules_for(on)
