@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "quincena.cli.demo",
     "quincena.cli.ingest",
     "quincena.cli.reconcile",
+    "quincena.cli.tax",
 )
 
 

@@ -12,6 +12,16 @@ from quincena.core import db
 from quincena.core.nit import InvalidNit, parse_nit
 
 CSV_COLUMNS = ("nit", "name", "active", "monthly_budget_usd")
+# The buyer's tax profile (issue 13): optional columns, defaults as for an ordinary legal person.
+PROFILE_FLAGS = {  # column: default when the column or the cell is empty
+    "withholding_agent": True,
+    "gran_contribuyente": False,
+    "reteiva_agent": False,
+    "autorretenedor": False,
+    "iva_deductible": True,
+}
+PROFILE_COLUMNS = (*PROFILE_FLAGS, "regimen", "ica_city")
+REGIMES = ("ordinario", "simple")
 _TRUE = {"", "1", "true", "yes", "si", "sí", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
 
@@ -27,6 +37,32 @@ class Company:
     name: str
     active: bool = True
     monthly_budget_usd: Decimal | None = None
+    withholding_agent: bool = True
+    gran_contribuyente: bool = False
+    reteiva_agent: bool = False
+    autorretenedor: bool = False
+    iva_deductible: bool = True
+    regimen: str = "ordinario"
+    ica_city: str | None = None  # DIVIPOLA code where it is a ReteICA agent
+
+
+def _flag(row: dict[str, str], column: str, line: int) -> bool:
+    text = (row.get(column) or "").strip().lower()
+    if not text:
+        return PROFILE_FLAGS[column]
+    if text not in _TRUE | _FALSE:
+        raise CompanyFileError(f"line {line}: {column} must be true/false, got {text!r}")
+    return text in _TRUE
+
+
+def _profile(row: dict[str, str], line: int) -> dict:
+    regimen = (row.get("regimen") or "").strip().lower() or "ordinario"
+    if regimen not in REGIMES:
+        raise CompanyFileError(f"line {line}: regimen must be ordinario or simple, got {regimen!r}")
+    city = (row.get("ica_city") or "").strip() or None
+    if city is not None and not (len(city) == 5 and city.isdigit()):
+        raise CompanyFileError(f"line {line}: ica_city must be a 5-digit DIVIPOLA code (11001 Bogotá), got {city!r}")
+    return {**{c: _flag(row, c, line) for c in PROFILE_FLAGS}, "regimen": regimen, "ica_city": city}
 
 
 def _parse_row(row: dict[str, str], line: int) -> Company:
@@ -51,7 +87,7 @@ def _parse_row(row: dict[str, str], line: int) -> Company:
         raise CompanyFileError(f"line {line}: monthly_budget_usd must be a finite number, got {budget_text[:20]!r}")
     if budget is not None and budget < 0:
         raise CompanyFileError(f"line {line}: monthly_budget_usd must not be negative")
-    return Company(nit, dv, name, active_text in _TRUE, budget)
+    return Company(nit, dv, name, active_text in _TRUE, budget, **_profile(row, line))
 
 
 def read_csv(path: Path) -> list[Company]:
@@ -102,10 +138,12 @@ def _delimiter(text: str) -> str:
 def write_csv(companies: list[Company], path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(CSV_COLUMNS + PROFILE_COLUMNS)
         for c in companies:
             budget = "" if c.monthly_budget_usd is None else str(c.monthly_budget_usd)
-            writer.writerow([f"{c.nit}-{c.dv}", c.name, "true" if c.active else "false", budget])
+            flags = ["true" if getattr(c, f) else "false" for f in PROFILE_FLAGS]
+            row = [f"{c.nit}-{c.dv}", c.name, "true" if c.active else "false", budget, *flags, c.regimen]
+            writer.writerow([*row, c.ica_city or ""])
 
 
 def upsert(companies: list[Company]) -> int:

@@ -57,6 +57,9 @@ class Party:
     name: str
     scheme_name: str | None = None  # 31 = NIT, 13 = cédula
     dv_ok: bool | None = None  # does the given DV match DIAN's? None when there is none to check
+    person_type_code: str | None = None  # cbc:AdditionalAccountID: 1 persona jurídica, 2 persona natural
+    tax_level_codes: tuple[str, ...] = ()  # RUT responsibilities (cbc:TaxLevelCode), unknown codes kept
+    city_code: str | None = None  # DIVIPOLA of cac:PhysicalLocation (else of the RegistrationAddress)
 
 
 @dataclass(frozen=True)
@@ -341,7 +344,20 @@ def _party(root: Element, role: str, what: str) -> Party:
     )
     if name is None:
         raise RejectedDocument("missing_field", f"the {what}'s name (cbc:RegistrationName) is missing")
-    return Party(nit=nit, dv=dv, name=name, scheme_name=company_id.get("schemeName"), dv_ok=dv_ok)
+    codes = [
+        c.strip() for el in party.findall("cac:PartyTaxScheme/cbc:TaxLevelCode", NS) for c in (el.text or "").split(";")
+    ]
+    return Party(
+        nit=nit,
+        dv=dv,
+        name=name,
+        scheme_name=company_id.get("schemeName"),
+        dv_ok=dv_ok,
+        person_type_code=_text(root, f"cac:{role}/cbc:AdditionalAccountID"),
+        tax_level_codes=tuple(dict.fromkeys(c for c in codes if c)),
+        city_code=_text(party, "cac:PhysicalLocation/cac:Address/cbc:ID")
+        or _text(party, "cac:PartyTaxScheme/cac:RegistrationAddress/cbc:ID"),
+    )
 
 
 def _nit_and_dv(raw: str, scheme_dv: str | None) -> tuple[str, str | None, bool | None]:

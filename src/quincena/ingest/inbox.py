@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from quincena.books.withholdings.engine import PERSON_TYPES
 from quincena.core import config, db, periods
 from quincena.core.nit import InvalidNit, parse_nit
 from quincena.ingest import checks
@@ -421,6 +422,7 @@ def _store_in(cur, file: _File, nit: str, parsed) -> _Stored | None:
         stored.cycles[periods.cycle_id_for(doc.issue_date)] += 1
         db.execute_many("ingest_invoice_line_insert", _line_rows(doc, invoice_id), cur)
         db.execute_many("ingest_invoice_tax_insert", _tax_rows(doc, invoice_id), cur)
+        cur.execute(db.load_sql("tax_supplier_learn"), _supplier_row(doc))
     if not stored.added:
         _set_duplicate_outcome(cur, file_id, parsed, stored.conflicts)
     return stored
@@ -501,6 +503,19 @@ def _insert_invoice(
     )
     row = cur.fetchone()
     return None if row is None else row["id"]
+
+
+def _supplier_row(doc: DianDocument) -> dict[str, Any]:
+    """What the document says about its supplier's tax profile (person type, RUT responsibilities, city)."""
+    supplier = doc.supplier
+    return {
+        "nit": supplier.nit,
+        "name": supplier.name,
+        "person_type": PERSON_TYPES.get(supplier.person_type_code or ""),
+        "responsibilities": list(supplier.tax_level_codes),
+        "city_code": supplier.city_code,
+        "seen_on": doc.issue_date,
+    }
 
 
 def _line_rows(doc: DianDocument, invoice_id: int) -> list[dict[str, Any]]:

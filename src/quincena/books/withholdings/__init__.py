@@ -1,0 +1,1 @@
+"""The buyer's withholdings (retenciones): rules as dated data, the account → concept map, the engine."""
