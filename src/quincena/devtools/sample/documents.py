@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import zlib
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
@@ -203,6 +204,13 @@ def _balance_line_taxes(doc: Doc) -> None:
             doc.lines[index] = replace(line, tax_amount=line.tax_amount + drift)
 
 
+STATED_WITHHOLDINGS_PERCENT = 15
+
+
+def _states_withholdings(number: str) -> bool:
+    return zlib.crc32(number.encode()) % 100 < STATED_WITHHOLDINGS_PERCENT
+
+
 def _withholdings(doc: Doc, rule: dict[str, Any], uvt: Decimal) -> list[Tax]:
     """Withholdings the buyer is expected to practise (informative in the XML, not subtracted)."""
     base = doc.line_extension
@@ -246,7 +254,10 @@ def invoice(ctx: Context, supplier: Supplier, buyer: Buyer, issue: date) -> Doc:
     lines = [_line(rng, supplier.items[i], supplier.concept.id) for i in items]
     doc = Doc("invoice", next_number(supplier), issue, _time(rng), supplier, buyer.party, lines)
     prepaid = Decimal("0.3") if rng.random() < 0.05 else ZERO  # an anticipo paid before the invoice
-    _settle(doc, _rule(ctx, supplier.concept, buyer), ctx.uvt, prepaid)
+    # Most suppliers state no withholdings (the buyer computes them); some software adds them as a hint.
+    # Decided from the number, not drawn from rng, so the rest of the sample stays as it was.
+    stated = _rule(ctx, supplier.concept, buyer) if _states_withholdings(doc.number) else None
+    _settle(doc, stated, ctx.uvt, prepaid)
     doc.cufe = cufe(doc, technical_key(supplier))
     return doc
 

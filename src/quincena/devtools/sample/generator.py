@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from datetime import date
@@ -17,6 +18,8 @@ from quincena.devtools.sample.files import Writer, bad_kinds, write_bad, write_d
 from quincena.devtools.sample.model import Buyer, Context, Party
 
 MANIFEST = "manifest.json"
+
+BOGOTA_DIVIPOLA = "11001"  # where the sample suppliers and buyers are
 
 
 def resolve_period(period: tuple[date, date] | str | None, today: date | None = None) -> tuple[date, date]:
@@ -54,10 +57,12 @@ def generate(
     pool = supplier_pool(rng, load_concepts(), used)
     inbox = Path(inbox)
     inbox.mkdir(parents=True, exist_ok=True)
-    entries = [
+    generated = [
         _generate_company(random.Random(f"{seed}:{c.nit}"), index, c, pool, invoices, inbox, used, (start, end))
         for index, c in enumerate(company_list)
     ]
+    entries = [entry for entry, _ in generated]
+    company_list = [_with_profile(c, buyer) for c, (_, buyer) in zip(company_list, generated, strict=True)]
     manifest = {
         "seed": seed,
         "period": [start.isoformat(), end.isoformat()],
@@ -88,7 +93,18 @@ def _generate_company(rng, index: int, company: Company, pool, invoices: int, in
         good.append((doc, path, data_bytes, attached))
     for kind in bad_kinds(index, invoices):
         write_bad(kind, ctx, writer, buyer, suppliers, good, used)
-    return _manifest_entry(company, buyer, good, writer.files)
+    return _manifest_entry(company, buyer, good, writer.files), buyer
+
+
+def _with_profile(company: Company, buyer: Buyer) -> Company:
+    """The registry says what the sample's documents assume: a ReteIVA agent is a gran contribuyente,
+    a ReteICA agent withholds ICA in Bogotá."""
+    return dataclasses.replace(
+        company,
+        gran_contribuyente=buyer.reteiva_agent,
+        reteiva_agent=buyer.reteiva_agent,
+        ica_city=BOGOTA_DIVIPOLA if buyer.reteica_agent else None,
+    )
 
 
 def _manifest_entry(company: Company, buyer: Buyer, good, files: list[dict[str, Any]]) -> dict[str, Any]:
