@@ -156,6 +156,14 @@ def test_demo_runs_green_and_stops_clean(demo_env: dict[str, str]) -> None:
     assert Decimal(total_cost) == figures["ledger"] and total_calls == figures["calls"]
     assert (local / "reports" / cycle_id / "cycle_report.html").is_file()
 
+    # deepseek_default is a metadata-DB connection the UI lists (secrets masked); the weekly DAG is on.
+    headers = {"Authorization": f"Bearer {token}"}
+    conn = requests.get(f"{base}/api/v2/connections/deepseek_default", headers=headers, timeout=10)
+    assert conn.status_code == 200 and conn.json()["conn_type"] == "deepseek", conn.text
+    assert "sk-" not in conn.text
+    weekly = requests.get(f"{base}/api/v2/dags/deepseek_weekly_health", headers=headers, timeout=10).json()
+    assert weekly["is_paused"] is False
+
     # Re-running start while everything runs is harmless: same processes, same single run.
     quincena(demo_env, "demo", "start", timeout=START_TIMEOUT_S)
     assert finished_run(base, token)["dag_run_id"] == run["dag_run_id"]

@@ -104,3 +104,16 @@ def wait_for_run(api: AirflowApi, run_id: str, timeout_s: float) -> str:
         return run.get("state") if run.get("state") in TERMINAL_STATES else None
 
     return wait_for(f"run {run_id} to finish", finished, timeout_s, interval_s=5)
+
+
+def unpause(api: AirflowApi, dag_id: str, timeout_s: float = 120) -> None:
+    """Unpause a DAG once the dag-processor has stored it (404 until then)."""
+
+    def done() -> bool:
+        response = api.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        if response.status_code == 404:
+            return False
+        response.raise_for_status()
+        return True
+
+    wait_for(f"the dag-processor to load {dag_id}", done, timeout_s)

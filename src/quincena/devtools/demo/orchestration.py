@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from quincena.core import config
 from quincena.devtools.demo.airflow_api import (
@@ -21,6 +22,7 @@ from quincena.devtools.demo.airflow_api import (
     dag_parsed,
     health,
     trigger_cycle,
+    unpause,
     wait_for_run,
 )
 from quincena.devtools.demo.processes import (
@@ -43,6 +45,7 @@ from quincena.devtools.demo.settings import (
     LOOPBACK,
     PARALLELISM,
     SIMULATOR,
+    WEEKLY_DAG_ID,
     DemoError,
     DemoPaths,
     DemoSettings,
@@ -166,6 +169,9 @@ def airflow_settings(paths: DemoPaths, settings: DemoSettings, airflow_db_uri: s
             "parallelism": str(PARALLELISM),
             "max_active_tasks_per_dag": str(PARALLELISM),
             "dags_are_paused_at_creation": "True",
+            # Naive dates typed in the trigger form or the API are Bogotá's; the UI itself shows each
+            # browser's time zone (Airflow 3 has no server-side default_ui_timezone).
+            "default_timezone": config.TIMEZONE,
             "execution_api_server_url": f"{settings.api_url}/execution/",
         },
         # psycopg 3 over the Unix socket: a real PostgreSQL, so LocalExecutor may run tasks in parallel.
@@ -205,30 +211,60 @@ def write_airflow_cfg(paths: DemoPaths, options: dict[str, dict[str, str]]) -> P
 
 
 def airflow_env(paths: DemoPaths, settings: DemoSettings, firm_db_uri: str) -> dict[str, str]:
-    """Environment of every Airflow process: its home, our two connections, the venv first on PATH.
+    """Environment of every Airflow process: its home, the firm's database, the venv first on PATH.
 
-    Inherited AIRFLOW__* / AIRFLOW_CONN_* are dropped so the demo's airflow.cfg is what runs; the one
-    exception is AIRFLOW_CONN_DEEPSEEK_DEFAULT, the documented switch to a real DeepSeek account.
+    Inherited AIRFLOW__* / AIRFLOW_CONN_* are dropped so the demo's airflow.cfg and metadata database
+    are what runs. ``deepseek_default`` lives in the metadata database (see ``deepseek_connection``),
+    so Admin → Connections shows it and edits there take effect; only a real account given as a URI
+    (not JSON) stays an environment variable.
     """
-    real_account = os.environ.get("AIRFLOW_CONN_DEEPSEEK_DEFAULT")
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_")) and k not in ("AIRFLOW_HOME", "AIRFLOW_CONFIG")
-    }
-    deepseek = {
-        "conn_type": "deepseek",
-        "host": settings.simulator_url,
-        "extra": {"api_keys": demo_keys(paths)},
     }
     env.update(
         AIRFLOW_HOME=str(paths.airflow_home),
         QUINCENA_LOCAL=str(paths.local),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         AIRFLOW_CONN_QUINCENA_DB=firm_db_uri,
-        AIRFLOW_CONN_DEEPSEEK_DEFAULT=real_account or json.dumps(deepseek),
     )
+    real_account = os.environ.get("AIRFLOW_CONN_DEEPSEEK_DEFAULT")
+    if real_account and _json_object(real_account) is None:
+        env["AIRFLOW_CONN_DEEPSEEK_DEFAULT"] = real_account
     return env
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def deepseek_connection(paths: DemoPaths, settings: DemoSettings) -> Path | None:
+    """Write the ``deepseek_default`` connection for `airflow connections import` (0600, under .local).
+
+    The simulator with the demo's keys, or the real account exported as JSON in
+    AIRFLOW_CONN_DEEPSEEK_DEFAULT. The keys go in as the form's JSON text field, so the UI can edit them.
+    """
+    real_account = os.environ.get("AIRFLOW_CONN_DEEPSEEK_DEFAULT")
+    if real_account:
+        conn = _json_object(real_account)
+        if conn is None:
+            return None  # a URI: passed through the environment instead
+    else:
+        conn = {"conn_type": "deepseek", "host": settings.simulator_url, "extra": {"api_keys": demo_keys(paths)}}
+    extra = conn.get("extra") or {}
+    if isinstance(extra, str):
+        extra = _json_object(extra) or {}
+    if isinstance(extra.get("api_keys"), dict):
+        extra = {**extra, "api_keys": json.dumps(extra["api_keys"])}
+    path = paths.airflow_home / "connections.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps({config.DEEPSEEK_CONN_ID: {**conn, "extra": json.dumps(extra)}}), encoding="utf-8")
+    return path
 
 
 def start_airflow(paths: DemoPaths, env: dict[str, str]) -> list[Managed]:
@@ -270,6 +306,9 @@ def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -
     run_logged(paths, "airflow-setup", [*airflow_cli(), "db", "migrate"], env, "airflow db migrate")
     pools = str(config.include_dir() / "pools.json")
     run_logged(paths, "airflow-setup", [*airflow_cli(), "pools", "import", pools], env, "airflow pools import")
+    if connections := deepseek_connection(paths, settings):
+        import_args = ["connections", "import", "--overwrite", str(connections)]
+        run_logged(paths, "airflow-setup", [*airflow_cli(), *import_args], env, "airflow connections import")
     say(f"starting Airflow: api-server, scheduler (LocalExecutor), dag-processor, triggerer; logs in {paths.logs}")
     airflow = start_airflow(paths, env)
     wait_for_component(
@@ -279,6 +318,7 @@ def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -
     api = AirflowApi(settings.api_url, "admin", password)
     wait_for_component(paths, airflow, "the dag-processor to load quincena_cycle", lambda: dag_parsed(api), 180)
     run = trigger_cycle(api, settings)
+    unpause(api, WEEKLY_DAG_ID)  # the weekly health report runs for the last closed week, too
     paths.settings_file.write_text(json.dumps(asdict(settings)), encoding="utf-8")
     result = StartResult(run["dag_run_id"], password, config.reports_dir() / settings.cycle / "cycle_report.html")
     print_banner(paths, settings, result, time.monotonic() - began)
