@@ -61,5 +61,6 @@ def test_a_cycle_without_calls_prints_zero_costs_without_exponent(clean_db, tmp_
     result = costs.aggregate_cycle(CYCLE, [A], tmp_path)
     assert result.companies[0]["proportional_cost_usd"] == 0  # a Decimal whose str() is "0E-8"
     assert result.to_dict()["total_cost_usd"] == "0"
-    for text in (result.csv_path.read_text(encoding="utf-8"), result.html_path.read_text(encoding="utf-8")):
-        assert "0E-8" not in text and "0.00000000" in text
+    csv_text, page = result.csv_path.read_text(encoding="utf-8"), result.html_path.read_text(encoding="utf-8")
+    assert "0E-8" not in csv_text and "0.00000000" in csv_text  # the CSV keeps the ledger's precision
+    assert "0E-8" not in page and "US$0.00" in page  # the page shows money as money

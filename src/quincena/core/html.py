@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from quincena.core.numbers import decimal_text
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2933;max-width:1100px}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem;color:#1f2933;max-width:1200px}
+.scroll{overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}
+.banner{background:#fff3c4;border-left:4px solid #f0b429;padding:.5rem 1rem;font-weight:bold}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d9e2ec}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
 th,td{padding:.25rem .6rem;border-bottom:1px solid #e4e7eb}
@@ -23,10 +25,94 @@ Number = int | float | Decimal
 
 
 def esc(value: Any) -> str:
-    """Escaped text of a value; a Decimal in plain notation (never ``0E-8``)."""
+    """Escaped text of a value; a Decimal in plain notation (never ``0E-8``); a list as prose, not
+    Python syntax (``01:00–04:00, 06:00–10:00`` for a list of pairs)."""
     if value is None:
         return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(_item(v) for v in value)
     return html.escape(decimal_text(value) if isinstance(value, Decimal) else str(value))
+
+
+def _item(value: Any) -> str:
+    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return f"{esc(value[0])}–{esc(value[1])}"
+    return esc(value)
+
+
+# Readable column headers (Spanish: the firm's people read these reports); unknown keys are tidied.
+HEADERS = {
+    "member": "NIT / clave",
+    "name": "Nombre",
+    "nit": "NIT",
+    "key": "Clave",
+    "status": "Estado",
+    "invoices": "Facturas",
+    "classified": "Clasificadas",
+    "review": "En revisión",
+    "pending": "Pendientes",
+    "quarantined_files": "Archivos en cuarentena",
+    "memory_lines": "Líneas por memoria",
+    "model_lines": "Líneas por modelo",
+    "calls": "Llamadas HTTP",
+    "ok_calls": "Llamadas exitosas",
+    "rate_limited": "429",
+    "rate_429": "Tasa de 429",
+    "failed_calls": "Llamadas fallidas",
+    "p50_ms": "Latencia p50 (ms)",
+    "p95_ms": "Latencia p95 (ms)",
+    "prompt_cache_hit_tokens": "Tokens en caché",
+    "prompt_cache_miss_tokens": "Tokens sin caché",
+    "completion_tokens": "Tokens de salida",
+    "cost_usd": "Costo exacto",
+    "proportional_cost_usd": "Costo proporcional",
+    "avg_cost_per_invoice_usd": "Costo promedio por factura",
+    "cache_hit_ratio": "Aciertos de caché",
+    "share_of_calls": "Participación",
+    "active_share": "Participación (activas)",
+    "even_share": "Participación pareja",
+    "spread_deviation": "Desviación",
+    "spread_flag": "Alerta de reparto",
+    "disabled_at": "Deshabilitada el",
+    "disabled_reason": "Motivo",
+    "budget_usd": "Presupuesto mensual",
+    "week_cost_usd": "Costo de la semana",
+    "mtd_cost_usd": "Costo del mes a la fecha",
+    "forecast_month_usd": "Proyección del mes",
+    "forecast_ratio": "Proyección / presupuesto",
+    "over_budget": "Sobre presupuesto",
+}
+_PERCENT_SUFFIXES = ("_ratio", "_share", "rate_429")
+
+
+def header(column: str) -> str:
+    return HEADERS.get(column) or column.replace("_", " ").capitalize()
+
+
+def usd(value: Any) -> str:
+    """US$ with thousands separators; cents and beyond kept to the ledger's precision, trailing zeros cut."""
+    amount = Decimal(str(value))
+    text = f"{amount:,.8f}".rstrip("0")
+    whole, _, cents = text.partition(".")
+    return f"US${whole}.{cents.ljust(2, '0')}"
+
+
+def percent(value: Any) -> str:
+    return f"{(Decimal(str(value)) * 100).quantize(Decimal('0.1'), ROUND_HALF_UP)} %"
+
+
+def cell(column: str, value: Any) -> str:
+    """One table value as a person reads it: US$ for *_usd columns, % for ratios and shares."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        return esc(value)
+    try:
+        if column.endswith("_usd"):
+            return esc(usd(value))
+        if column.endswith(_PERCENT_SUFFIXES):
+            return esc(percent(value))
+    except ArithmeticError:  # a text such as "n/a" in a money column
+        return esc(value)
+    return esc(value)
 
 
 def bar_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[Number]], unit: str = "") -> str:
@@ -37,7 +123,11 @@ def bar_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[Numb
     bar_h, gap, label_w, width = 12, 8, 180, 560
     group_h = bar_h * len(series) + gap
     height = 30 + group_h * len(labels) + 20
-    parts = [f'<svg role="img" aria-label="{esc(title)}" width="{label_w + width + 90}" height="{height}">']
+    total_w = label_w + width + 90
+    parts = [
+        f'<svg role="img" aria-label="{esc(title)}" width="{total_w}" height="{height}" '
+        f'viewBox="0 0 {total_w} {height}">'
+    ]
     parts.append(f'<text x="0" y="14" font-weight="bold">{esc(title)}</text>')
     for i, label in enumerate(labels):
         y0 = 30 + i * group_h
@@ -61,19 +151,21 @@ def bar_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[Numb
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """A table with readable headers and formatted values, scrolling sideways on a narrow screen."""
     if not rows:
-        return "<p class='meta'>(no rows)</p>"
+        return "<p class='meta'>(sin filas)</p>"
     columns = list(columns or rows[0].keys())
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    head = "".join(f"<th>{esc(header(c))}</th>" for c in columns)
     body = []
     for row in rows:
         cells = []
         for c in columns:
             value = row.get(c)
             numeric = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-            cells.append(f"<td class='num'>{esc(value)}</td>" if numeric else f"<td>{esc(value)}</td>")
+            cls = " class='num'" if numeric else ""
+            cells.append(f"<td{cls}>{cell(c, value)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 
 def page(title: str, subtitle: str, sections: Sequence[tuple[str, str]]) -> str:

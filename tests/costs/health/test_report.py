@@ -267,3 +267,18 @@ def test_signals_round_trip_through_the_stored_figures(seeded, tmp_path) -> None
     assert dict(signals.active_key_calls) == {"k1": 20, "k2": 12, "k3": 8}
     assert signals.firm_forecast_usd == Decimal("1.4648") and signals.balance_usd == Decimal("5.00")
     assert decide_alerts(signals, Thresholds()) == report.alerts
+
+
+def test_the_week_has_one_total_wherever_it_is_shown(seeded, tmp_path) -> None:
+    """Keys, spend and the off-peak view all state the ledger's exact total (never a re-priced twin).
+
+    Three tiny calls of one cache-hit token each: the ledger rounds each to US$0.00000000, re-pricing
+    their summed tokens would say US$0.00000001 — the two totals that used to disagree."""
+    tiny = [health_seed.call("k1", health_seed.at("2026-11-05T15:00:00"), cost=Decimal(0)) for _ in range(3)]
+    for row in tiny:
+        row.update(hit=1, miss=0, out=0)
+    health_seed.insert_calls(tiny)
+    figures = _run(tmp_path).figures
+    total = figures["total"]["cost_usd"]
+    assert figures["off_peak"]["priced_as_run_usd"] == total
+    assert Decimal(figures["spend"]["week_cost_usd"]) == Decimal(total)

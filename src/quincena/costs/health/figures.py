@@ -283,7 +283,8 @@ def _price(tokens: Mapping[str, Any], rates: Any, unit: int) -> Decimal:
 
 
 def off_peak_figures(week: Week) -> dict[str, Any]:
-    """The week's actual tokens priced as they ran, all at off-peak and all at peak rates."""
+    """The week's tokens as they ran (the ledger's exact cost: the report has ONE weekly total), and
+    re-priced all at off-peak and all at peak rates."""
     table, unit = prices.load_with_unit()
     rows = db.query("health_tokens_by_hour", {"start": week.start, "end": week.end})
     as_run = off = peak = Decimal(0)
@@ -293,19 +294,19 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
     windows: tuple[tuple[time, time], ...] = ()
     for row in rows:
         hour = row["hour_utc"].replace(tzinfo=UTC)
+        as_run += Decimal(row["cost_usd"])
         try:
             entry = table.entry(row["model"], hour)
         except Exception:  # UnknownModelError: say so instead of guessing a price
             unpriced.add(row["model"])
             continue
-        rates, version = entry.rates_at(hour)
+        _, version = entry.rates_at(hour)
         count = row["prompt_cache_hit_tokens"] + row["prompt_cache_miss_tokens"] + row["completion_tokens"]
         tokens += count
         if version.endswith(":peak"):
             peak_tokens += count
         versions.add(entry.version)
         windows = entry.peak_windows or windows
-        as_run += _price(row, rates, unit)
         off += _price(row, entry.base, unit)
         peak += _price(row, entry.peak or entry.base, unit)
     saving = as_run - off
