@@ -144,6 +144,23 @@ def test_dry_run_plans_without_calls(clean_db, dagbag, deepseek_connection) -> N
     assert _count("SELECT count(*) AS n FROM api_calls") == 0
     assert _count("SELECT count(*) AS n FROM invoices WHERE status = 'pending'") > 0
     assert _count("SELECT count(*) AS n FROM cycles WHERE status = 'incomplete'") == 1
+    page = (config.reports_dir() / CYCLE / "cycle_report.html").read_text(encoding="utf-8")
+    assert "SIMULACRO (dry run)" in page
+
+    # The report counts the quarantined files this cycle's run met, not those of every earlier ingest.
+    with db.transaction() as cur:
+        cur.execute(
+            "INSERT INTO ingested_files (company_nit, sha256, path, size_bytes, outcome, reason_code, reason, cycle_id)"
+            " SELECT company_nit, 'old', 'old.xml', 1, 'quarantined', 'not_dian', 'x', '2026-10-Q2'"
+            " FROM ingested_files LIMIT 1"
+        )
+    from quincena.costs import cycle_costs
+
+    result = cycle_costs.aggregate_cycle(CYCLE, [], dry_run=True)
+    in_cycle = _count(
+        "SELECT count(*) AS n FROM ingested_files WHERE outcome = 'quarantined' AND cycle_id = %s", (CYCLE,)
+    )
+    assert in_cycle > 0 and result.total["quarantined_files"] == in_cycle
 
 
 def test_trigger_form_submits_with_its_defaults(dagbag) -> None:

@@ -3,3 +3,6 @@
 -- invoice (without one it goes to review).
 ALTER TABLE invoices ADD COLUMN IF NOT EXISTS content_sha256 text;
 ALTER TABLE invoices ADD COLUMN IF NOT EXISTS exchange_rate numeric(18, 6);
+-- The cycle whose run met a file (NULL: a manual `quincena ingest`), so a cycle report counts its own
+-- quarantined files, not every file ever refused.
+ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS cycle_id text;

@@ -37,6 +37,7 @@ class CycleCosts:
     total: dict[str, Any]
     csv_path: Path | None = None
     html_path: Path | None = None
+    dry_run: bool = False  # ingest and plan only: no DeepSeek call was made on purpose
 
     def incomplete(self) -> list[str]:
         """Companies with invoices still pending (a failed or halted group leaves them so)."""
@@ -56,6 +57,7 @@ class CycleCosts:
             "cache_hit_ratio": self.total["cache_hit_ratio"],
             "memory_share_of_lines": self.total["memory_share_of_lines"],
             "incomplete_companies": self.incomplete(),
+            "dry_run": self.dry_run,
             "csv": str(self.csv_path) if self.csv_path else None,
             "html": str(self.html_path) if self.html_path else None,
         }
@@ -141,6 +143,11 @@ def render_html(costs: CycleCosts) -> str:
         if incomplete
         else "<p class='ok'>Every invoice is classified, in review, or its file quarantined.</p>"
     )
+    if costs.dry_run:
+        status = (
+            "<p class='banner'>SIMULACRO (dry run): se ingirió y planeó sin llamar a DeepSeek; "
+            "las facturas pendientes lo están a propósito.</p>" + status
+        )
     summary = report_html.table(
         [
             {
@@ -183,8 +190,11 @@ def render_html(costs: CycleCosts) -> str:
     )
 
 
-def aggregate_cycle(cycle_id: str, companies: list[str], out_dir: Path | None = None) -> CycleCosts:
+def aggregate_cycle(
+    cycle_id: str, companies: list[str], out_dir: Path | None = None, dry_run: bool = False
+) -> CycleCosts:
     costs = compute(cycle_id, companies)
+    costs.dry_run = dry_run
     store(costs)
     write_artifacts(costs, out_dir)
     log.info("cycle %s cost report: %s (CSV %s)", cycle_id, costs.html_path, costs.csv_path)

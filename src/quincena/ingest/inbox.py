@@ -103,6 +103,7 @@ class _File:
     relative: str  # as stored: relative to the inbox root
     size: int
     sha256: str
+    cycle_id: str | None = None  # the cycle whose run met the file (scopes the cycle report's quarantine)
 
 
 def company_inbox(company_nit: str, inbox_root: Path | None = None) -> Path:
@@ -223,7 +224,7 @@ def safe_name(name: str) -> str:
 def _ingest_path(entry: _Entry, root: Path, nit: str, seen: _Seen, conn, report: IngestReport) -> None:
     path = entry.path
     try:
-        file = _identify(entry, root)
+        file = _identify(entry, root, report.cycle_id)
     except OSError as exc:
         report.unreadable += 1
         log.warning("cannot read %s: %s", safe_name(str(path)), exc)
@@ -286,15 +287,15 @@ def _record_copy(file: _File, nit: str, seen: _Seen, conn, report: IngestReport)
         report.skipped += 1
 
 
-def _identify(entry: _Entry, root: Path) -> _File:
+def _identify(entry: _Entry, root: Path, cycle_id: str | None) -> _File:
     path = entry.path
     relative = safe_name(path.relative_to(root).as_posix())
     if entry.problem is not None:  # never opened: identified by what it is and where
         digest = hashlib.sha256(b"quincena-unopened\0" + entry.problem[0].encode() + b"\0" + os.fsencode(relative))
-        return _File(path=path, relative=relative, size=0, sha256=digest.hexdigest())
+        return _File(path=path, relative=relative, size=0, sha256=digest.hexdigest(), cycle_id=cycle_id)
     size = path.stat().st_size
     digest = _oversize_fingerprint(path, size) if size > config.max_file_bytes() else _sha256(path)
-    return _File(path=path, relative=relative, size=size, sha256=digest)
+    return _File(path=path, relative=relative, size=size, sha256=digest, cycle_id=cycle_id)
 
 
 def _sha256(path: Path) -> str:
@@ -334,6 +335,7 @@ def _file_row(file: _File, nit: str, outcome: str, documents: int, code: str | N
         "reason_code": code,
         "reason": reason,
         "documents": documents,
+        "cycle_id": file.cycle_id,
     }
 
 

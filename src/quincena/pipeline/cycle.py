@@ -109,7 +109,7 @@ def ingest(target: dict[str, Any]) -> dict[str, Any]:
     from quincena.ingest import inbox as ingest_module
 
     label_company_task(target)
-    report = ingest_module.ingest_company(target["company_nit"], config.inbox_dir())
+    report = ingest_module.ingest_company(target["company_nit"], config.inbox_dir(), target["cycle_id"])
     result = report.to_dict()
     log.info("company %s ingest: %s", target["company_nit"], result)
     return result
@@ -161,10 +161,11 @@ def summarize(target: dict[str, Any]) -> dict[str, Any]:
 
 
 def aggregate(cycle: dict[str, Any]) -> dict[str, Any]:
-    result = costs.aggregate_cycle(cycle["cycle_id"], cycle["companies"])
+    dry_run = bool(cycle["settings"]["dry_run"])
+    result = costs.aggregate_cycle(cycle["cycle_id"], cycle["companies"], dry_run=dry_run)
     status = "incomplete" if result.incomplete() else "complete"
     db.execute("cycle_finish", {"cycle_id": cycle["cycle_id"], "status": status})
-    summary = {**result.to_dict(), "dry_run": cycle["settings"]["dry_run"]}
+    summary = result.to_dict()
     log.info("cycle %s %s: %s", cycle["cycle_id"], status, summary)
     return summary
 
