@@ -8,20 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from quincena.core import companies, db
-from quincena.core.companies import Company
+from quincena.core import db
 from quincena.ingest import inbox as ingest
 from tests.fixtures import dian_docs as d
 
 NIT = d.COMPANY_NIT
-
-
-@pytest.fixture
-def inbox(clean_db: str, tmp_path: Path) -> Path:
-    companies.upsert([Company(NIT, int(d.COMPANY_DV), "Ferretería El Tornillo S.A.S.")])
-    root = tmp_path / "inbox"
-    (root / NIT).mkdir(parents=True)
-    return root
 
 
 def _put(inbox: Path, relative: str, data: str | bytes) -> Path:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from quincena.core import companies, db
-from quincena.core.companies import Company
+from quincena.core import db
 from quincena.core.nit import InvalidNit, parse_nit, split_nit
 from quincena.ingest import checks, dian
 from quincena.ingest import inbox as ingest
@@ -18,14 +17,6 @@ from tests.fixtures import dian_docs as d
 
 NIT = d.COMPANY_NIT
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "dian-real"
-
-
-@pytest.fixture
-def inbox(clean_db: str, tmp_path: Path) -> Path:
-    companies.upsert([Company(NIT, int(d.COMPANY_DV), "Ferretería El Tornillo S.A.S.")])
-    root = tmp_path / "inbox"
-    (root / NIT).mkdir(parents=True)
-    return root
 
 
 def _put(inbox: Path, relative: str | bytes, data: str | bytes) -> Path:

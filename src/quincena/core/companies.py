@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from quincena.core import db
+from quincena.core import db, spreadsheet
 from quincena.core.nit import InvalidNit, parse_nit
 
 CSV_COLUMNS = ("nit", "name", "active", "monthly_budget_usd")
@@ -22,11 +21,9 @@ PROFILE_FLAGS = {  # column: default when the column or the cell is empty
 }
 PROFILE_COLUMNS = (*PROFILE_FLAGS, "regimen", "ica_city")
 REGIMES = ("ordinario", "simple")
-_TRUE = {"", "1", "true", "yes", "si", "sí", "y", "t"}
-_FALSE = {"0", "false", "no", "n", "f"}
 
 
-class CompanyFileError(ValueError):
+class CompanyFileError(spreadsheet.SpreadsheetError):
     """The registry file cannot be imported; the message names the line."""
 
 
@@ -47,12 +44,7 @@ class Company:
 
 
 def _flag(row: dict[str, str], column: str, line: int) -> bool:
-    text = (row.get(column) or "").strip().lower()
-    if not text:
-        return PROFILE_FLAGS[column]
-    if text not in _TRUE | _FALSE:
-        raise CompanyFileError(f"line {line}: {column} must be true/false, got {text!r}")
-    return text in _TRUE
+    return spreadsheet.flag(row.get(column), column, line, default=PROFILE_FLAGS[column])
 
 
 def _profile(row: dict[str, str], line: int) -> dict:
@@ -73,9 +65,7 @@ def _parse_row(row: dict[str, str], line: int) -> Company:
     name = (row.get("name") or "").strip()
     if not name:
         raise CompanyFileError(f"line {line}: name is empty")
-    active_text = (row.get("active") or "").strip().lower()
-    if active_text not in _TRUE | _FALSE:
-        raise CompanyFileError(f"line {line}: active must be true/false, got {active_text!r}")
+    active = spreadsheet.flag(row.get("active"), "active", line, default=True)
     budget_text = (row.get("monthly_budget_usd") or "").strip()
     if "," in budget_text and "." not in budget_text:  # Spanish decimal comma: 120,50
         budget_text = budget_text.replace(",", ".")
@@ -87,52 +77,14 @@ def _parse_row(row: dict[str, str], line: int) -> Company:
         raise CompanyFileError(f"line {line}: monthly_budget_usd must be a finite number, got {budget_text[:20]!r}")
     if budget is not None and budget < 0:
         raise CompanyFileError(f"line {line}: monthly_budget_usd must not be negative")
-    return Company(nit, dv, name, active_text in _TRUE, budget, **_profile(row, line))
+    return Company(nit, dv, name, active, budget, **_profile(row, line))
 
 
 def read_csv(path: Path) -> list[Company]:
     """Parse and validate the whole file before anything is written."""
-    text = read_spreadsheet_text(path, CompanyFileError)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    try:
-        fields = [name.strip().lower() for name in reader.fieldnames or ()]
-        reader.fieldnames = fields
-        missing = {"nit", "name"} - set(fields)
-        if missing:
-            raise CompanyFileError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        companies = [_parse_row(row, reader.line_num) for row in reader]
-    except csv.Error as exc:
-        raise CompanyFileError(f"{path}: line {reader.line_num}: not a readable CSV ({exc})") from None
-    seen: set[str] = set()
-    for company in companies:
-        if company.nit in seen:
-            raise CompanyFileError(f"{path}: NIT {company.nit} appears twice")
-        seen.add(company.nit)
+    companies = spreadsheet.read_rows(path, ("nit", "name"), _parse_row, CompanyFileError)
+    spreadsheet.refuse_repeated((c.nit for c in companies), path, "NIT", CompanyFileError)
     return companies
-
-
-def read_spreadsheet_text(path: Path, error: type[Exception]) -> str:
-    """A CSV as a spreadsheet saves it: UTF-8 (with or without BOM) or Excel's Windows-1252; refused
-    clearly, naming the line, when it is neither or holds NUL bytes (a binary file, e.g. an .xlsx)."""
-    data = path.read_bytes()
-    if b"\0" in data:
-        line = data[: data.index(b"\0")].count(b"\n") + 1
-        raise error(f"{path}: line {line}: holds a NUL byte; is it a spreadsheet (.xlsx) instead of a CSV?")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise error(f"{path}: line {line}: neither UTF-8 nor Windows-1252 text; save it as CSV UTF-8") from None
-
-
-def _delimiter(text: str) -> str:
-    """Excel in Spanish separates with ';' (the comma is the decimal mark): follow the header."""
-    header = text.split("\n", 1)[0]
-    return ";" if header.count(";") > header.count(",") else ","
 
 
 def write_csv(companies: list[Company], path: Path) -> None:
