@@ -39,9 +39,10 @@ def resolve_cycle(
     cycle_id = (params.get("cycle") or "").strip()
     try:
         if not cycle_id:
-            if interval_start is None or interval_end is None:
-                raise PlanError("no data interval: trigger with param 'cycle' (e.g. 2026-11-Q1)")
-            cycle_id = periods.cycle_for_interval(_local_date(interval_start), _local_date(interval_end))
+            if interval_start is None or interval_end is None:  # a manual run without a logical date
+                cycle_id = periods.previous_closed_cycle(datetime.now(config.TZ).date())
+            else:
+                cycle_id = periods.cycle_for_interval(_local_date(interval_start), _local_date(interval_end))
         start, end = periods.cycle_bounds(cycle_id)
         settings = _settings(params)
     except PlanError:
@@ -70,8 +71,9 @@ def resolve_cycle(
 
 def _settings(params: dict[str, Any]) -> dict[str, Any]:
     """Run settings from the trigger form; validated by building classifier.Settings."""
+    per_request = params.get("invoices_per_request")
     chosen = {
-        "invoices_per_request": int(params.get("invoices_per_request") or 8),
+        "invoices_per_request": 8 if per_request is None else int(per_request),  # 0 is an error, not 8
         "dry_run": bool(params.get("dry_run", False)),
         "model": (params.get("model") or "").strip() or None,
     }

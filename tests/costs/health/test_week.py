@@ -37,5 +37,13 @@ def test_week_resolution_prefers_the_param() -> None:
     assert resolve_week(start, end, {"week": "2026-W40"}).label == "2026-W40"
     with pytest.raises(ValueError, match="not an ISO week"):
         resolve_week(None, None, {"week": "2026-45"})
-    with pytest.raises(ValueError, match="no data interval"):
-        resolve_week(None, None, {})
+
+
+def test_a_manual_run_without_an_interval_reports_the_last_closed_week() -> None:
+    from quincena.core.config import TZ
+
+    wednesday = datetime(2026, 11, 25, 10, 0, tzinfo=TZ)  # in 2026-W48
+    assert resolve_week(None, None, {}, now=wednesday).label == "2026-W47"
+    monday_early = datetime(2026, 11, 23, 0, 30, tzinfo=TZ)  # W48 just began in Bogotá (05:30 UTC)
+    assert resolve_week(None, None, {}, now=monday_early).label == "2026-W47"
+    assert resolve_week(None, None, {"week": "2026-W45"}, now=wednesday).label == "2026-W45"

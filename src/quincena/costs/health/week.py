@@ -92,11 +92,24 @@ def week_for_label(label: str) -> Week:
     return week_from_bounds(start, _local_midnight(monday + timedelta(days=7)))
 
 
-def resolve_week(interval_start: datetime | None, interval_end: datetime | None, params: Mapping[str, Any]) -> Week:
-    """The ``week`` param when given, else the run's data interval."""
+def resolve_week(
+    interval_start: datetime | None,
+    interval_end: datetime | None,
+    params: Mapping[str, Any],
+    now: datetime | None = None,
+) -> Week:
+    """The ``week`` param when given, else the run's data interval, else (a manual run without a
+    logical date) the last week that has closed in Bogotá."""
     label = str(params.get("week") or "").strip()
     if label:
         return week_for_label(label)
     if interval_start is None or interval_end is None:
-        raise ValueError("no data interval: trigger with param 'week' (e.g. 2026-W45)")
+        return last_closed_week(now or datetime.now(TZ))
     return week_from_bounds(interval_start, interval_end)
+
+
+def last_closed_week(now: datetime) -> Week:
+    """The Monday-to-Sunday week (Bogotá) before the one ``now`` falls in."""
+    today = now.astimezone(TZ).date()
+    year, number, _ = (today - timedelta(days=7)).isocalendar()
+    return week_for_label(f"{year}-W{number:02d}")
