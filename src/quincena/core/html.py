@@ -81,8 +81,9 @@ HEADERS = {
     "forecast_month_usd": "Proyección del mes",
     "forecast_ratio": "Proyección / presupuesto",
     "over_budget": "Sobre presupuesto",
+    "memory_share_of_lines": "Líneas por memoria",
 }
-_PERCENT_SUFFIXES = ("_ratio", "_share", "rate_429")
+_PERCENT_SUFFIXES = ("_ratio", "_share", "rate_429", "_share_of_lines")
 
 
 def header(column: str) -> str:

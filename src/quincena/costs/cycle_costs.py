@@ -139,53 +139,47 @@ def render_html(costs: CycleCosts) -> str:
     t = costs.total
     incomplete = costs.incomplete()
     status = (
-        f"<p class='alert'>Incomplete companies (invoices still pending): {report_html.esc(', '.join(incomplete))}</p>"
+        f"<p class='alert'>Empresas incompletas (facturas aún pendientes): {report_html.esc(incomplete)}</p>"
         if incomplete
-        else "<p class='ok'>Every invoice is classified, in review, or its file quarantined.</p>"
+        else "<p class='ok'>Cada factura quedó clasificada, en revisión, o su archivo en cuarentena.</p>"
     )
     if costs.dry_run:
         status = (
             "<p class='banner'>SIMULACRO (dry run): se ingirió y planeó sin llamar a DeepSeek; "
             "las facturas pendientes lo están a propósito.</p>" + status
         )
-    summary = report_html.table(
-        [
-            {
-                "invoices": t["invoices"], "classified": t["classified"], "review": t["review"],
-                "pending": t["pending"], "quarantined files": t["quarantined_files"], "HTTP calls": t["calls"],
-                "429s": t["rate_limited"], "cost USD": t["cost_usd"],
-                "avg USD / invoice": t["avg_cost_per_invoice_usd"], "cache-hit ratio": t["cache_hit_ratio"],
-                "lines from memory": t["memory_share_of_lines"],
-            }
-        ]
-    )  # fmt: skip
+    summary_cols = ["invoices", "classified", "review", "pending", "quarantined_files", "calls", "rate_limited",
+                    "cost_usd", "avg_cost_per_invoice_usd", "cache_hit_ratio", "memory_share_of_lines"]  # fmt: skip
+    summary = report_html.table([t], summary_cols)
     names = [f"{c['member']} {c['name']}" for c in costs.companies]
     company_chart = report_html.bar_chart(
-        "Cost per company (USD): exact vs proportional",
+        "Costo por empresa (US$): exacto vs proporcional",
         names,
-        {"exact": [c["cost_usd"] for c in costs.companies],
-         "proportional": [c["proportional_cost_usd"] for c in costs.companies]},
+        {"exacto": [c["cost_usd"] for c in costs.companies],
+         "proporcional": [c["proportional_cost_usd"] for c in costs.companies]},
     )  # fmt: skip
     key_chart = report_html.bar_chart(
-        "Calls and 429s per key", [k["member"] for k in costs.keys],
-        {"calls": [k["calls"] for k in costs.keys], "429s": [k["rate_limited"] for k in costs.keys]},
+        "Llamadas y 429 por clave", [k["member"] for k in costs.keys],
+        {"llamadas": [k["calls"] for k in costs.keys], "429": [k["rate_limited"] for k in costs.keys]},
     )  # fmt: skip
     cache_chart = report_html.bar_chart(
-        "Prompt cache-hit ratio per company", names, {"cache hits": [c["cache_hit_ratio"] for c in costs.companies]}
-    )
+        "Aciertos de caché del prompt por empresa", names,
+        {"aciertos de caché": [c["cache_hit_ratio"] for c in costs.companies]},
+    )  # fmt: skip
     company_cols = ["member", "name", "invoices", "classified", "review", "pending", "quarantined_files",
                     "memory_lines", "model_lines", "calls", "rate_limited", "cost_usd", "proportional_cost_usd",
                     "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
     key_cols = ["member", "calls", "ok_calls", "rate_limited", "failed_calls", "prompt_cache_hit_tokens",
                 "prompt_cache_miss_tokens", "completion_tokens", "cost_usd", "cache_hit_ratio"]  # fmt: skip
     return report_html.page(
-        f"Quincena {costs.cycle_id}: classification and DeepSeek cost",
-        "Exact cost comes from each call's usage in api_calls; proportional = company's share of invoices × total.",
+        f"Quincena {costs.cycle_id}: clasificación y costo de DeepSeek",
+        "El costo exacto sale del uso (usage) de cada llamada en api_calls; "
+        "el proporcional = participación de la empresa en las facturas × total.",
         [
-            ("Summary", status + summary),
-            ("Cost per company", company_chart + report_html.table(costs.companies, company_cols)),
-            ("Cost per API key", key_chart + report_html.table(costs.keys, key_cols)),
-            ("Prompt cache", cache_chart),
+            ("Resumen", status + summary),
+            ("Costo por empresa", company_chart + report_html.table(costs.companies, company_cols)),
+            ("Costo por clave de API", key_chart + report_html.table(costs.keys, key_cols)),
+            ("Caché del prompt", cache_chart),
         ],
     )
 
