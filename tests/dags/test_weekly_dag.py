@@ -101,7 +101,7 @@ def test_weekly_run_end_to_end(clean_db, dagbag, simulator, deepseek_conn, tmp_p
     page = health_seed.check_html((out / "weekly_health.html").read_text(encoding="utf-8"))
     assert page.counts["svg"] >= 6 and page.counts["table"] >= 8
     text = "".join(page.text)
-    assert "6 alert(s)" in text and "Reconciliation with DeepSeek" in text and "3.50" in text
+    assert "6 alerta(s)" in text and "Conciliación con la exportación" in text and "3.50" in text
     assert (out / "weekly_health.csv").is_file() and (out / "reconcile" / "usage.csv").is_file()
     stored = json.dumps(figures) + (out / "weekly_health.html").read_text(encoding="utf-8")
     assert not any(secret in stored for secret in SIM_KEYS.values())
@@ -136,7 +136,7 @@ def test_weekly_run_with_deepseek_unreachable(clean_db, dagbag, tmp_path, monkey
     assert row["alerts"] == []
     html = (config.reports_dir() / "weekly" / row["week"] / "weekly_health.html").read_text(encoding="utf-8")
     health_seed.check_html(html)
-    assert "DeepSeek balance unavailable" in html and "No threshold crossed this week." in html
+    assert "Saldo de DeepSeek no disponible" in html and "Ningún umbral se cruzó esta semana." in html
 
 
 def test_weekly_steps_plan_and_reconcile_folder(clean_db, tmp_path, monkeypatch) -> None:

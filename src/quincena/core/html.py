@@ -82,8 +82,14 @@ HEADERS = {
     "forecast_ratio": "Proyección / presupuesto",
     "over_budget": "Sobre presupuesto",
     "memory_share_of_lines": "Líneas por memoria",
+    "balance": "Saldo",
+    "week": "Semana",
+    "hour_utc": "Hora UTC",
+    "hour_bogota": "Hora Bogotá",
+    "file": "Archivo",
+    "error": "Error",
 }
-_PERCENT_SUFFIXES = ("_ratio", "_share", "rate_429", "_share_of_lines")
+_PERCENT_SUFFIXES = ("_ratio", "_share", "rate_429", "_share_of_lines", "share_of_calls")
 
 
 def header(column: str) -> str:
@@ -104,7 +110,9 @@ def percent(value: Any) -> str:
 
 def cell(column: str, value: Any) -> str:
     """One table value as a person reads it: US$ for *_usd columns, % for ratios and shares."""
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+    if isinstance(value, bool):
+        return "sí" if value else "no"
+    if value is None or not isinstance(value, int | float | Decimal | str):
         return esc(value)
     try:
         if column.endswith("_usd"):

@@ -234,7 +234,7 @@ def test_balance_failure_never_breaks_the_report_nor_leaks_a_key(seeded, tmp_pat
     assert balance["reason"] == "ConnectionError: POST with Bearer sk-*** failed: connection refused"
     assert "low_balance" not in [a.kind for a in report.alerts]
     html = report.html_path.read_text(encoding="utf-8")
-    assert "DeepSeek balance unavailable" in html
+    assert "Saldo de DeepSeek no disponible" in html
     for text in (html, report.csv_path.read_text(encoding="utf-8"), json.dumps(report.to_dict())):
         assert "0123456789abcdef" not in text
 

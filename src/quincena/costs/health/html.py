@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from quincena.core import config
 from quincena.core import html as report_html
 from quincena.core.html import esc
 
@@ -25,15 +27,15 @@ def _num(value: Any) -> float:
 def _summary(figures: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) -> str:
     if alerts:
         items = "".join(f"<li>{esc(a['message'])}</li>" for a in alerts)
-        status = f"<div class='alert'><strong>{len(alerts)} alert(s)</strong><ul>{items}</ul></div>"
+        status = f"<div class='alert'><strong>{len(alerts)} alerta(s)</strong><ul>{items}</ul></div>"
     else:
-        status = "<p class='ok'>No threshold crossed this week.</p>"
+        status = "<p class='ok'>Ningún umbral se cruzó esta semana.</p>"
     t, s, b = figures["total"], figures["spend"], figures["balance"]
     row = {
-        "attempts": t["calls"], "ok": t["ok_calls"], "429s": t["rate_limited"], "429 rate": t["rate_429"],
-        "failed calls": t["failed_calls"], "p50 ms": t["p50_ms"], "p95 ms": t["p95_ms"],
-        "week USD": s["week_cost_usd"], "month-to-date USD": s["mtd_cost_usd"],
-        "month-end forecast USD": s["forecast_month_usd"], "budget USD": s["budget_usd"],
+        "calls": t["calls"], "ok_calls": t["ok_calls"], "rate_limited": t["rate_limited"], "rate_429": t["rate_429"],
+        "failed_calls": t["failed_calls"], "p50_ms": t["p50_ms"], "p95_ms": t["p95_ms"],
+        "week_cost_usd": s["week_cost_usd"], "mtd_cost_usd": s["mtd_cost_usd"],
+        "forecast_month_usd": s["forecast_month_usd"], "budget_usd": s["budget_usd"],
         "balance": b.get("total_balance") if b["status"] == "ok" else b["status"],
     }  # fmt: skip
     return status + report_html.table([row])
@@ -42,9 +44,9 @@ def _summary(figures: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) ->
 def _keys(figures: Mapping[str, Any]) -> str:
     keys = figures["keys"]
     chart = report_html.bar_chart(
-        "Attempts and 429s per key",
+        "Llamadas y 429 por clave",
         [k["key"] for k in keys],
-        {"attempts": [k["calls"] for k in keys], "429s": [k["rate_limited"] for k in keys]},
+        {"llamadas": [k["calls"] for k in keys], "429": [k["rate_limited"] for k in keys]},
     )
     return chart + report_html.table([*keys, figures["total"]], KEY_COLUMNS)
 
@@ -52,16 +54,19 @@ def _keys(figures: Mapping[str, Any]) -> str:
 def _spread(figures: Mapping[str, Any]) -> str:
     active = [k for k in figures["keys"] if k["status"] != "disabled"]
     chart = report_html.bar_chart(
-        "Share of the active keys' calls vs an even share",
+        "Participación de cada clave activa vs un reparto parejo",
         [k["key"] for k in active],
-        {"share": [_num(k["active_share"]) for k in active], "even": [_num(k["even_share"]) for k in active]},
+        {
+            "participación": [_num(k["active_share"]) for k in active],
+            "pareja": [_num(k["even_share"]) for k in active],
+        },
     )
     max_spread = figures["settings"]["thresholds"]["max_spread"]
     flagged = [k["key"] for k in active if k["spread_flag"]]
     note = (
-        f"<p class='alert'>More than {esc(max_spread)} off an even share: {esc(', '.join(flagged))}</p>"
+        f"<p class='alert'>A más de {esc(max_spread)} de un reparto parejo: {esc(flagged)}</p>"
         if flagged
-        else f"<p class='ok'>Every active key within {esc(max_spread)} of an even share.</p>"
+        else f"<p class='ok'>Toda clave activa está a menos de {esc(max_spread)} de un reparto parejo.</p>"
     )
     return note + chart
 
@@ -70,32 +75,53 @@ def _trend(figures: Mapping[str, Any]) -> str:
     trend, hours = figures["trend"], figures["hours"]
     weeks = trend["weeks"]
     week_chart = report_html.bar_chart(
-        "429 rate per week", [w["week"] for w in weeks], {"429 rate": [_num(w["rate_429"]) for w in weeks]}
+        "Tasa de 429 por semana", [w["week"] for w in weeks], {"tasa de 429": [_num(w["rate_429"]) for w in weeks]}
     )
     hour_chart = report_html.bar_chart(
-        "429s by hour of day (this week)",
+        "429 por hora del día (esta semana)",
         [f"{h['hour_utc']:02d} UTC / {h['hour_bogota']:02d} Bogotá" for h in hours["hours"]],
-        {"429s": [h["rate_limited"] for h in hours["hours"]]},
+        {"429": [h["rate_limited"] for h in hours["hours"]]},
     )
-    meta = (
-        f"<p class='meta'>Previous {len(weeks) - 1} weeks: {esc(trend['previous_rate_limited'])} 429s in "
-        f"{esc(trend['previous_calls'])} attempts (rate {esc(trend['previous_rate_429'])}); this week is "
-        f"<strong>{esc(trend['direction'])}</strong>. Top hours UTC {esc(hours['top_hours_utc'])}, Bogotá "
-        f"{esc(hours['top_hours_bogota'])} hold {esc(hours['top_share'])} of the week's 429s.</p>"
+    return (
+        f"<p class='meta'>{_trend_prose(trend, hours, len(weeks) - 1)}</p>"
+        + week_chart
+        + report_html.table(weeks)
+        + hour_chart
+        + report_html.table(hours["hours"])
     )
-    return meta + week_chart + report_html.table(weeks) + hour_chart + report_html.table(hours["hours"])
+
+
+def _trend_prose(trend: Mapping[str, Any], hours: Mapping[str, Any], previous_weeks: int) -> str:
+    """Sentences that stay sentences when a figure is missing (no history, no 429 this week)."""
+    if trend["previous_calls"]:
+        rate = report_html.percent(trend["previous_rate_429"])
+        before = (
+            f"Las {previous_weeks} semanas anteriores: {esc(trend['previous_rate_limited'])} respuestas 429 en "
+            f"{esc(trend['previous_calls'])} llamadas ({esc(rate)})"
+        )
+    else:
+        before = f"Sin llamadas en las {previous_weeks} semanas anteriores"
+    direction = {"rising": "subiendo", "falling": "bajando", "flat": "estable"}.get(trend["direction"])
+    now = f"; esta semana la tasa va <strong>{esc(direction)}</strong>." if direction else "."
+    if not hours.get("top_hours_utc"):
+        return before + now + " Ninguna respuesta 429 esta semana."
+    share = report_html.percent(hours["top_share"]) if hours.get("top_share") is not None else ""
+    return (
+        before + now + f" Las horas con más 429 (UTC {esc(hours['top_hours_utc'])}; Bogotá "
+        f"{esc(hours['top_hours_bogota'])}) concentran {esc(share)} de los 429 de la semana."
+    )
 
 
 def _spend(figures: Mapping[str, Any]) -> str:
     spend = figures["spend"]
     companies = spend["companies"]
     chart = report_html.bar_chart(
-        "Month-to-date, month-end forecast and budget per company (USD)",
+        "Mes a la fecha, proyección a fin de mes y presupuesto por empresa (US$)",
         [f"{c['nit']} {c['name'] or ''}" for c in companies],
         {
-            "month to date": [_num(c["mtd_cost_usd"]) for c in companies],
-            "forecast": [_num(c["forecast_month_usd"]) for c in companies],
-            "budget": [_num(c["budget_usd"]) for c in companies],
+            "mes a la fecha": [_num(c["mtd_cost_usd"]) for c in companies],
+            "proyección": [_num(c["forecast_month_usd"]) for c in companies],
+            "presupuesto": [_num(c["budget_usd"]) for c in companies],
         },
     )
     firm = {k: v for k, v in spend.items() if k != "companies"}
@@ -105,16 +131,17 @@ def _spend(figures: Mapping[str, Any]) -> str:
 def _balance(figures: Mapping[str, Any]) -> str:
     balance = figures["balance"]
     if balance["status"] != "ok":
-        return f"<p class='alert'>DeepSeek balance {esc(balance['status'])}: {esc(balance['reason'])}</p>"
+        status = {"unavailable": "no disponible"}.get(balance["status"], balance["status"])
+        return f"<p class='alert'>Saldo de DeepSeek {esc(status)}: {esc(balance['reason'])}</p>"
     return report_html.table([balance])
 
 
 def _off_peak(figures: Mapping[str, Any]) -> str:
     off = figures["off_peak"]
     chart = report_html.bar_chart(
-        "The week's tokens priced three ways (USD)",
-        ["as run", "all off-peak", "all peak"],
-        {"cost": [_num(off["priced_as_run_usd"]), _num(off["all_off_peak_usd"]), _num(off["all_peak_usd"])]},
+        "Los tokens de la semana con tres precios (US$)",
+        ["como corrieron", "todo fuera de pico", "todo en pico"],
+        {"costo": [_num(off["priced_as_run_usd"]), _num(off["all_off_peak_usd"]), _num(off["all_peak_usd"])]},
     )
     return chart + report_html.table([off])
 
@@ -134,20 +161,28 @@ def _reconciliation(figures: Mapping[str, Any]) -> str | None:
 def render(figures: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) -> str:
     week = figures["week"]
     sections = [
-        ("Summary", _summary(figures, alerts)),
-        ("Per API key", _keys(figures)),
-        ("Spread across keys", _spread(figures)),
-        ("429 trend and hours", _trend(figures)),
-        ("Spend and budget", _spend(figures)),
-        ("DeepSeek balance", _balance(figures)),
-        ("Peak vs off-peak", _off_peak(figures)),
-        ("Advice", _advice(figures)),
+        ("Resumen", _summary(figures, alerts)),
+        ("Por clave de API", _keys(figures)),
+        ("Reparto entre claves", _spread(figures)),
+        ("Tendencia y horas de los 429", _trend(figures)),
+        ("Gasto y presupuesto", _spend(figures)),
+        ("Saldo de DeepSeek", _balance(figures)),
+        ("Horas pico vs fuera de pico", _off_peak(figures)),
+        ("Recomendaciones", _advice(figures)),
     ]
     reconciliation = _reconciliation(figures)
     if reconciliation:
-        sections.append(("Reconciliation with DeepSeek's usage export", reconciliation))
+        sections.append(("Conciliación con la exportación de uso de DeepSeek", reconciliation))
     return report_html.page(
-        f"DeepSeek weekly health {week['week']}",
-        f"Week [{week['start']}, {week['end']}) from the api_calls ledger; one account, its keys share one limit.",
+        f"Salud semanal de DeepSeek {week['week']}",
+        f"Semana {_local_span(week['start'], week['end'])} (hora de Bogotá), según el registro api_calls; "
+        "una cuenta: sus claves comparten un solo límite.",
         sections,
     )
+
+
+def _local_span(start: str, end: str) -> str:
+    """'lunes 23/11/2026 – domingo 29/11/2026' from the week's UTC bounds."""
+    first = datetime.fromisoformat(start).astimezone(config.TZ).date()
+    last = datetime.fromisoformat(end).astimezone(config.TZ).date() - timedelta(days=1)
+    return f"lunes {first:%d/%m/%Y} – domingo {last:%d/%m/%Y}"
