@@ -1,10 +1,8 @@
 """Export to the accounting programs (issue 14) on the real PostgreSQL, every produced file read back.
 
-The data comes through the real path: the hand-written invoice and credit note (tests/fixtures/dian_docs.py)
-are ingested, classified (by SQL, as an accountant would), posted by entries.post_company_entries for a
-gran contribuyente in Bogotá (IVA, ReteFuente, ReteIVA, ReteICA lines), and their review is resolved.
-Golden files: tests/books/golden/ (set QUINCENA_TEST_UPDATE_GOLDEN=1 once to rewrite them after an
-intended change of a template, then check the diff).
+The data comes through the real path (tests/books/export_case.py, fixture ``posted``). Golden files:
+tests/books/golden/ (set QUINCENA_TEST_UPDATE_GOLDEN=1 once to rewrite them after an intended change of a
+template, then check the diff).
 """
 
 from __future__ import annotations
@@ -21,15 +19,11 @@ import pytest
 from quincena.books import entries
 from quincena.books import export as exporter
 from quincena.books.export import templates
-from quincena.core import companies, db
-from quincena.core.companies import Company
-from quincena.ingest import inbox as ingest
+from quincena.core import db
+from tests.books.export_case import CYCLE, NIT, approve
 from tests.fixtures import dian_docs as d
 
-NIT = d.COMPANY_NIT
-CYCLE = "2026-11-Q1"
 GOLDEN = Path(__file__).parent / "golden"
-ACCOUNTS = {"Honorarios asesoría contable": "511025", "Resma papel carta 75 g": "519530"}
 FORMATS = ("siigo", "worldoffice", "helisa", "csv")
 AMOUNT_HEADERS = {  # format -> (debit, credit) headers
     "siigo": ("Débito", "Crédito"),
@@ -43,37 +37,6 @@ NUMBER_HEADERS = {
     "helisa": "Número",
     "csv": "Comprobante",
 }
-
-
-def approve(nit: str = NIT, cycle: str = CYCLE, decision: str = "approved") -> None:
-    db.query_text(
-        "INSERT INTO company_approvals (cycle_id, company_nit, decision, decided_by) VALUES (%s, %s, %s, 'ana')"
-        " ON CONFLICT (cycle_id, company_nit) DO UPDATE SET decision = EXCLUDED.decision",
-        (cycle, nit, decision),
-    )
-
-
-@pytest.fixture
-def posted(clean_db: str, tmp_path: Path) -> None:
-    """Invoice SETP990001234 and credit note NC-77 of 2026-11-Q1, posted and out of review."""
-    company = Company(
-        NIT, int(d.COMPANY_DV), "Ferretería El Tornillo S.A.S.", gran_contribuyente=True, ica_city="11001"
-    )
-    companies.upsert([company])
-    inbox = tmp_path / "inbox"
-    (inbox / NIT).mkdir(parents=True)
-    (inbox / NIT / "fe.xml").write_text(d.invoice_xml(), encoding="utf-8")
-    (inbox / NIT / "nc.xml").write_text(d.credit_note_xml(), encoding="utf-8")
-    ingest.ingest_company(NIT, inbox)
-    for line in db.query_text("SELECT l.id, l.invoice_id, l.description FROM invoice_lines l"):
-        db.query_text(
-            "INSERT INTO classifications (invoice_line_id, invoice_id, company_nit, account_code, confidence,"
-            " source, cycle_id) VALUES (%s, %s, %s, %s, 0.99, 'accountant', %s)",
-            (line["id"], line["invoice_id"], NIT, ACCOUNTS[line["description"]], CYCLE),
-        )
-    db.query_text("UPDATE invoices SET status = 'classified'")
-    entries.post_company_entries(NIT)
-    db.query_text("UPDATE invoices SET status = 'classified', status_reason = NULL")  # the accountant accepted
 
 
 def read_rows(path: Path, template: templates.Template) -> list[list[str]]:
@@ -187,6 +150,17 @@ def test_numbers_are_stable_and_a_correction_supersedes(posted: None, tmp_path: 
     assert sorted(old) == sorted(new) == ["1", "2"]  # same invoices, same voucher numbers
     assert "519595" in second.files[0].read_text(encoding="utf-8-sig")
     assert "519595" not in first.files[0].read_text(encoding="utf-8-sig")
+
+
+def test_a_file_not_on_record_is_never_overwritten(posted: None, tmp_path: Path) -> None:
+    approve()
+    [path] = exporter.export_company_cycle(NIT, CYCLE, "csv", tmp_path, created_by="test").files
+    before = path.read_bytes()
+    db.query_text("DELETE FROM exports")  # e.g. a restored database that forgot version 1
+    db.query_text("UPDATE journal_lines SET description = 'corregido' WHERE seq = 1")
+    with pytest.raises(exporter.ExportError, match=r"already exists .*move it away"):
+        exporter.export_company_cycle(NIT, CYCLE, "csv", tmp_path, created_by="test")
+    assert path.read_bytes() == before and db.query_text("SELECT count(*) AS n FROM exports")[0]["n"] == 0
 
 
 def test_only_approved_companies_and_invoices_are_exported(posted: None, tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ from quincena.cli import main as cli_main
 from quincena.core import config, db
 from quincena.costs import cycle_costs
 from quincena.pipeline import export as export_step
-from tests.books.test_export import CYCLE, NIT, approve, posted  # noqa: F401  -- the fixture
+from tests.books.export_case import CYCLE, NIT, approve
 from tests.fixtures import dian_docs as d
 
 
-def test_cli_refuses_an_unapproved_company_in_one_line(posted: None, tmp_path: Path, capsys) -> None:  # noqa: F811
+def test_cli_refuses_an_unapproved_company_in_one_line(posted: None, tmp_path: Path, capsys) -> None:
     db.query_text("UPDATE invoices SET status = 'review', status_reason = 'checking' WHERE number = 'NC-77'")
     out = tmp_path / "out"
     args = ["export", "--cycle", CYCLE, "--company", NIT, "--format", "siigo", "--out", str(out)]
@@ -35,7 +35,7 @@ def test_cli_refuses_an_unapproved_company_in_one_line(posted: None, tmp_path: P
     assert openpyxl.load_workbook(path).active.max_row == 8  # header + the invoice's 7 lines
 
 
-def test_cli_rejects_bad_arguments(posted: None, tmp_path: Path, capsys) -> None:  # noqa: F811
+def test_cli_rejects_bad_arguments(posted: None, tmp_path: Path, capsys) -> None:
     base = ["export", "--out", str(tmp_path)]
     assert cli_main([*base, "--cycle", "2026-13-Q1", "--format", "csv"]) == 2
     assert "--cycle" in capsys.readouterr().err
@@ -46,7 +46,7 @@ def test_cli_rejects_bad_arguments(posted: None, tmp_path: Path, capsys) -> None
 
 
 def test_cli_without_company_exports_the_approved_and_fails_on_the_others(
-    posted: None,  # noqa: F811
+    posted: None,
     tmp_path: Path,
     capsys,
 ) -> None:
@@ -60,7 +60,7 @@ def test_cli_without_company_exports_the_approved_and_fails_on_the_others(
 
 
 def test_the_cycle_step_exports_every_configured_format_and_the_report_lists_them(
-    posted: None,  # noqa: F811
+    posted: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     target = {"company_nit": NIT, "company_name": "Ferretería", "cycle_id": CYCLE}
