@@ -105,7 +105,13 @@ def quincena_cycle():
 
             return cycle.summarize(target)
 
-        summarize(target, store_entries(target, classify(target, ingest(target))))
+        @task(map_index_template=COMPANY_LABEL)
+        def export(target: dict, summary: dict) -> dict:
+            from quincena.pipeline import export as step
+
+            return step.export_company(target)
+
+        export(target, summarize(target, store_entries(target, classify(target, ingest(target)))))
 
     @task(trigger_rule="all_done")
     def aggregate_costs(cycle_plan: dict | None) -> dict:

@@ -76,6 +76,11 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
     nits = [c.nit for c in companies]
     killed_done = _kill_classify_midway(nits[0], simulator)
 
+    # The second company's quincena is signed off (the approval step is not wired yet): its export runs.
+    db.query_text(
+        "INSERT INTO company_approvals (cycle_id, company_nit, decision, decided_by) VALUES (%s, %s, 'approved', 't')",
+        (CYCLE, nits[1]),
+    )
     simulator.configure(rate_429=0.3, latency_ms=5)  # a 429 storm for the whole run
     dag = dagbag.get_dag("quincena_cycle")
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"), run_conf={"cycle": CYCLE})
@@ -118,6 +123,13 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
     assert total == db.query_text("SELECT sum(cost_usd) AS s FROM api_calls")[0]["s"] > 0
     report_dir = config.reports_dir() / CYCLE
     assert (report_dir / "cycle_costs.csv").is_file() and (report_dir / "cycle_report.html").is_file()
+
+    # Export: only the approved company, its CSV under reports/<cycle>/export/<nit>/, listed in the report.
+    assert states["company.export"] == ["success"] * 3
+    exported = db.query_text("SELECT company_nit, format, path, run_id FROM exports")
+    assert [(e["company_nit"], e["format"], e["run_id"]) for e in exported] == [(nits[1], "csv", run.run_id)]
+    assert Path(exported[0]["path"]).parent == report_dir / "export" / nits[1]
+    assert Path(exported[0]["path"]).name in (report_dir / "cycle_report.html").read_text(encoding="utf-8")
 
     # The pool bound: never more requests in flight than the slots a classify task holds.
     assert 1 <= stats["max_in_flight"] <= REQUESTS_PER_TASK

@@ -56,6 +56,23 @@ def reports_dir() -> Path:
     return Path(os.environ.get("QUINCENA_REPORTS", local_dir() / "reports"))
 
 
+def company_export_dir(cycle_id: str, company_nit: str) -> Path:
+    """Where the cycle's export step writes a company's files for the accounting programs."""
+    return reports_dir() / cycle_id / "export" / company_nit
+
+
+def export_templates_override() -> Path | None:
+    """QUINCENA_EXPORT_TEMPLATES: a folder of corrected export templates, winning over include/export/."""
+    value = setting("QUINCENA_EXPORT_TEMPLATES")
+    return Path(value) if value else None
+
+
+def export_formats(env: Mapping[str, str] | None = None) -> list[str]:
+    """QUINCENA_EXPORT_FORMATS: the formats the cycle exports each approved company in (comma-separated)."""
+    value = setting("QUINCENA_EXPORT_FORMATS", "csv", env) or "csv"
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def usage_exports_dir() -> Path:
     """Where DeepSeek usage exports are dropped for the weekly reconciliation."""
     return Path(os.environ.get("QUINCENA_USAGE_EXPORTS", local_dir() / "usage_exports"))

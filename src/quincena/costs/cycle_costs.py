@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ _CALL_COUNTERS = (
 _COUNTERS = _INVOICE_COUNTERS + _CALL_COUNTERS
 CSV_COLUMNS = ("dimension", "member", "name", *_COUNTERS, "cost_usd", "proportional_cost_usd",
                "avg_cost_per_invoice_usd", "cache_hit_ratio")  # fmt: skip
+EXPORT_COLUMNS = ("company_nit", "format", "version", "part", "status", "vouchers", "lines", "path")
 
 
 @dataclass
@@ -38,6 +39,7 @@ class CycleCosts:
     csv_path: Path | None = None
     html_path: Path | None = None
     dry_run: bool = False  # ingest and plan only: no DeepSeek call was made on purpose
+    exports: list[dict[str, Any]] = field(default_factory=list)  # files the export step wrote (exports table)
 
     def incomplete(self) -> list[str]:
         """Companies with invoices still pending (a failed or halted group leaves them so)."""
@@ -92,7 +94,8 @@ def compute(cycle_id: str, companies: list[str]) -> CycleCosts:
     total["cache_hit_ratio"] = cache_hit_ratio(total)
     lines = total["memory_lines"] + total["model_lines"]
     total["memory_share_of_lines"] = round(total["memory_lines"] / lines, 4) if lines else 0.0
-    return CycleCosts(cycle_id, rows, keys, total)
+    exports = db.query("export_list_cycle", {"cycle_id": cycle_id})
+    return CycleCosts(cycle_id, rows, keys, total, exports=exports)
 
 
 def store(costs: CycleCosts) -> None:
@@ -130,6 +133,10 @@ def write_artifacts(costs: CycleCosts, out_dir: Path | None = None) -> CycleCost
         for dimension, rows in (("company", costs.companies), ("key", costs.keys), ("total", [costs.total])):
             for row in rows:
                 writer.writerow(plain({**row, "dimension": dimension}))
+    with (out_dir / "cycle_exports.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(plain(row) for row in costs.exports)
     costs.html_path = out_dir / "cycle_report.html"
     costs.html_path.write_text(render_html(costs), encoding="utf-8")
     return costs
@@ -180,8 +187,15 @@ def render_html(costs: CycleCosts) -> str:
             ("Costo por empresa", company_chart + report_html.table(costs.companies, company_cols)),
             ("Costo por clave de API", key_chart + report_html.table(costs.keys, key_cols)),
             ("Caché del prompt", cache_chart),
+            ("Exportaciones (archivos para los programas contables)", _exports_html(costs.exports)),
         ],
     )
+
+
+def _exports_html(exports: list[dict[str, Any]]) -> str:
+    if not exports:
+        return "<p>Ninguna empresa de esta quincena ha sido aprobada y exportada todavía.</p>"
+    return report_html.table(exports, list(EXPORT_COLUMNS))
 
 
 def aggregate_cycle(
