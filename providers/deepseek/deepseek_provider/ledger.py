@@ -21,6 +21,7 @@ OUTCOMES = frozenset(
         "insufficient_balance",
         "bad_request",
         "bad_content",
+        "redirected",
     }
 )
 

@@ -16,6 +16,7 @@ from deepseek_provider.exceptions import NoUsableKeyError
 from deepseek_provider.hooks.deepseek import DeepSeekHook
 from deepseek_provider.keystore import KeyStatus
 from deepseek_provider.ledger import AttemptRecord
+from deepseek_provider.redact import clip
 
 from quincena.core import config, db
 
@@ -59,7 +60,8 @@ class PostgresKeyStore:
         return rows[0]["name"]
 
     def disable(self, name: str, reason: str) -> None:
-        db.execute("api_key_disable", {"name": name, "reason": reason}, self._connections.get())
+        """The reason is scrubbed of anything key-shaped, then cut: it lands in a table (and the WAL)."""
+        db.execute("api_key_disable", {"name": name, "reason": clip(reason)}, self._connections.get())
 
     def enable(self, name: str) -> bool:
         return bool(db.query("api_key_enable", {"name": name}, self._connections.get()))

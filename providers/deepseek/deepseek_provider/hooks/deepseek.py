@@ -28,6 +28,7 @@ from deepseek_provider.keystore import InMemoryKeyStore, KeyStore
 from deepseek_provider.ledger import AttemptRecord, CallRecorder, InMemoryCallRecorder
 from deepseek_provider.models import Balance, BalanceInfo, ChatResult, Usage
 from deepseek_provider.pricing import PriceTable
+from deepseek_provider.redact import clip
 from deepseek_provider.responses import (
     Answer,
     decode_content,
@@ -220,7 +221,7 @@ class DeepSeekHook(BaseHook):
         state.cost += cost
         if isinstance(error, AuthenticationError):
             # Before recording/retrying, so no other worker picks this key again.
-            self.key_store.disable(key, f"HTTP 401 at {started_at.isoformat()}: {error}")
+            self.key_store.disable(key, clip(f"HTTP 401 at {started_at.isoformat()}: {error}", loaded.secrets.values()))
         self._record(
             AttemptRecord(
                 attempt_id=uuid.uuid4(),
@@ -283,7 +284,7 @@ class DeepSeekHook(BaseHook):
             try:
                 raise_for_status(status, headers, raw, key, loaded.secrets)
             except AuthenticationError as exc:
-                self.key_store.disable(key, f"HTTP 401 on /user/balance: {exc}")
+                self.key_store.disable(key, clip(f"HTTP 401 on /user/balance: {exc}", loaded.secrets.values()))
                 raise
             return parse_balance(raw, key)
 

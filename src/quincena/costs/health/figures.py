@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from deepseek_provider.redact import clip
 
 from quincena.core import config, db
 from quincena.costs.health.rules import spread_deviation
@@ -22,7 +23,6 @@ _USD4 = Decimal("0.0001")  # forecasts: a hundredth of a cent
 _USD8 = Decimal("0.00000001")  # ledger precision (api_calls.cost_usd is numeric(14, 8))
 # A 429 rate that moved less than one percentage point against the previous weeks is noise.
 TREND_EPSILON = Decimal("0.01")
-_SECRET_RE = re.compile(r"sk-[A-Za-z0-9*_\-]{4,}")
 
 
 def _ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
@@ -221,7 +221,7 @@ BalanceFetcher = Callable[[], Any]
 
 def _scrub(text: str | None) -> str | None:
     """Error texts may quote a request; never let anything shaped like a key reach a report."""
-    return None if text is None else _SECRET_RE.sub("sk-***", text)[:300]
+    return None if text is None else clip(text)
 
 
 def default_balance_fetcher(deadline_s: float) -> BalanceFetcher:
