@@ -159,3 +159,65 @@ def test_a_disable_reason_is_scrubbed_before_it_is_cut(clean_db) -> None:
     (row,) = db.query_text("SELECT disabled_reason FROM api_keys")
     assert row["disabled_reason"].startswith("HTTP 401: ") and len(row["disabled_reason"]) <= 300
     assert _leaks(row["disabled_reason"]) == []
+
+
+# -- the write-ahead ledger -----------------------------------------------------------------------------
+def _ledger() -> list[dict[str, Any]]:
+    return db.query_text("SELECT key_name, outcome, status_code, cost_usd, cycle_id FROM api_calls ORDER BY id")
+
+
+def test_the_ledger_row_is_written_before_the_request_is_sent(clean_db, serve, monkeypatch) -> None:
+    seen: list[list[tuple[str, str]]] = []
+
+    def answer(handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        # What the ledger holds while the request is on the wire.
+        seen.append([(r["key_name"], r["outcome"]) for r in _ledger()])
+        body = {
+            "choices": [{"message": {"role": "assistant", "content": "hola"}, "finish_reason": "stop"}],
+            "usage": {"prompt_cache_hit_tokens": 0, "prompt_cache_miss_tokens": 1000, "completion_tokens": 100},
+        }
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    _connect(monkeypatch, serve(answer).url)
+    result = pipeline_hook().create_chat_completion(MESSAGES, context={"cycle_id": "2026-11-Q1"})
+    assert seen == [[(result.key_name, "in_flight")]]
+    (row,) = _ledger()
+    assert (row["outcome"], row["status_code"], row["cost_usd"]) == ("ok", 200, result.cost_usd) and result.cost_usd > 0
+
+
+def test_a_worker_killed_mid_attempt_leaves_a_visible_in_flight_row(clean_db, serve, monkeypatch, tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from quincena.costs import cycle_costs
+
+    release = threading.Event()
+    received = threading.Event()
+
+    def hang(handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        received.set()
+        release.wait(30)
+        return 500, {}, b""
+
+    _connect(monkeypatch, serve(hang).url)
+    code = (
+        "from quincena.deepseek.store import pipeline_hook\n"
+        f"pipeline_hook().create_chat_completion({MESSAGES!r}, context={{'cycle_id': '2026-11-Q1'}})\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy(), start_new_session=True)
+    try:
+        assert received.wait(60), "the worker never sent its request"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        release.set()
+    (row,) = _ledger()
+    assert (row["outcome"], row["status_code"], row["cost_usd"]) == ("in_flight", None, 0)
+    costs = cycle_costs.aggregate_cycle("2026-11-Q1", [], tmp_path)
+    assert costs.total["in_flight_calls"] == 1 and costs.total["failed_calls"] == 0 and costs.total["calls"] == 1
+    assert costs.to_dict()["in_flight_calls"] == 1
+    stored = db.query_text("SELECT in_flight_calls FROM cycle_costs WHERE dimension = 'total'")
+    assert stored == [{"in_flight_calls": 1}]
+    assert "1 call(s) of unknown cost" in costs.html_path.read_text(encoding="utf-8")

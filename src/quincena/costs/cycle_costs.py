@@ -21,7 +21,7 @@ _INVOICE_COUNTERS = (
     "invoices", "classified", "review", "pending", "quarantined_files", "memory_lines", "model_lines",
 )  # fmt: skip
 _CALL_COUNTERS = (
-    "calls", "ok_calls", "rate_limited", "failed_calls",
+    "calls", "ok_calls", "rate_limited", "failed_calls", "in_flight_calls",
     "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens",
 )  # fmt: skip
 _COUNTERS = _INVOICE_COUNTERS + _CALL_COUNTERS
@@ -53,6 +53,7 @@ class CycleCosts:
             "review": self.total["review"],
             "pending": self.total["pending"],
             "rate_limited": self.total["rate_limited"],
+            "in_flight_calls": self.total["in_flight_calls"],
             "cache_hit_ratio": self.total["cache_hit_ratio"],
             "memory_share_of_lines": self.total["memory_share_of_lines"],
             "incomplete_companies": self.incomplete(),
@@ -141,12 +142,18 @@ def render_html(costs: CycleCosts) -> str:
         if incomplete
         else "<p class='ok'>Every invoice is classified, in review, or its file quarantined.</p>"
     )
+    if t["in_flight_calls"]:
+        status += (
+            f"<p class='alert'>{t['in_flight_calls']} call(s) of unknown cost: a worker stopped before recording "
+            "the answer (api_calls rows still in_flight). The cost below leaves them out; DeepSeek may have "
+            "billed them (see quincena reconcile).</p>"
+        )
     summary = report_html.table(
         [
             {
                 "invoices": t["invoices"], "classified": t["classified"], "review": t["review"],
                 "pending": t["pending"], "quarantined files": t["quarantined_files"], "HTTP calls": t["calls"],
-                "429s": t["rate_limited"], "cost USD": t["cost_usd"],
+                "429s": t["rate_limited"], "in flight (cost unknown)": t["in_flight_calls"], "cost USD": t["cost_usd"],
                 "avg USD / invoice": t["avg_cost_per_invoice_usd"], "cache-hit ratio": t["cache_hit_ratio"],
                 "lines from memory": t["memory_share_of_lines"],
             }
@@ -169,8 +176,9 @@ def render_html(costs: CycleCosts) -> str:
     company_cols = ["member", "name", "invoices", "classified", "review", "pending", "quarantined_files",
                     "memory_lines", "model_lines", "calls", "rate_limited", "cost_usd", "proportional_cost_usd",
                     "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
-    key_cols = ["member", "calls", "ok_calls", "rate_limited", "failed_calls", "prompt_cache_hit_tokens",
-                "prompt_cache_miss_tokens", "completion_tokens", "cost_usd", "cache_hit_ratio"]  # fmt: skip
+    key_cols = ["member", "calls", "ok_calls", "rate_limited", "failed_calls", "in_flight_calls",
+                "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens", "cost_usd",
+                "cache_hit_ratio"]  # fmt: skip
     return report_html.page(
         f"Quincena {costs.cycle_id}: classification and DeepSeek cost",
         "Exact cost comes from each call's usage in api_calls; proportional = company's share of invoices × total.",

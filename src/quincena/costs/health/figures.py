@@ -64,7 +64,8 @@ def key_figures(week: Week, thresholds: Thresholds) -> tuple[list[dict[str, Any]
 
 def _empty_stats() -> dict[str, Any]:
     return {
-        "calls": 0, "ok_calls": 0, "rate_limited": 0, "failed_calls": 0, "p50_ms": None, "p95_ms": None,
+        "calls": 0, "ok_calls": 0, "rate_limited": 0, "failed_calls": 0, "in_flight_calls": 0, "p50_ms": None,
+        "p95_ms": None,
         "prompt_cache_hit_tokens": 0, "prompt_cache_miss_tokens": 0, "completion_tokens": 0, "cost_usd": Decimal(0),
     }  # fmt: skip
 
@@ -75,6 +76,7 @@ def _counters(stat: Mapping[str, Any]) -> dict[str, Any]:
         "ok_calls": int(stat["ok_calls"]),
         "rate_limited": int(stat["rate_limited"]),
         "failed_calls": int(stat["failed_calls"]),
+        "in_flight_calls": int(stat["in_flight_calls"]),  # answer never recorded: cost unknown, not zero
         "rate_429": _ratio(stat["rate_limited"], stat["calls"]),
         "p50_ms": _ms(stat["p50_ms"]),
         "p95_ms": _ms(stat["p95_ms"]),

@@ -9,7 +9,8 @@ from typing import Any
 from quincena.core import html as report_html
 from quincena.core.html import esc
 
-KEY_COLUMNS = ["key", "status", "calls", "ok_calls", "rate_limited", "rate_429", "failed_calls", "p50_ms",
+KEY_COLUMNS = ["key", "status", "calls", "ok_calls", "rate_limited", "rate_429", "failed_calls", "in_flight_calls",
+               "p50_ms",
                "p95_ms", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens", "cost_usd",
                "share_of_calls", "active_share", "even_share", "spread_deviation", "spread_flag",
                "disabled_at", "disabled_reason"]  # fmt: skip
@@ -31,7 +32,8 @@ def _summary(figures: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) ->
     t, s, b = figures["total"], figures["spend"], figures["balance"]
     row = {
         "attempts": t["calls"], "ok": t["ok_calls"], "429s": t["rate_limited"], "429 rate": t["rate_429"],
-        "failed calls": t["failed_calls"], "p50 ms": t["p50_ms"], "p95 ms": t["p95_ms"],
+        "failed calls": t["failed_calls"],
+        "in flight (cost unknown)": t["in_flight_calls"], "p50 ms": t["p50_ms"], "p95 ms": t["p95_ms"],
         "week USD": s["week_cost_usd"], "month-to-date USD": s["mtd_cost_usd"],
         "month-end forecast USD": s["forecast_month_usd"], "budget USD": s["budget_usd"],
         "balance": b.get("total_balance") if b["status"] == "ok" else b["status"],
