@@ -21,3 +21,26 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.02)
+
+
+def assert_ledger_matches_answers(delivered: dict[str, int], not_answered: tuple[str, ...] = ()) -> int:
+    """The write-ahead ledger against the answers the simulator delivered, key by key; returns the
+    number of ``in_flight`` rows.
+
+    A completed row is an answer the client read, so completed rows never exceed the answers. An answer
+    delivered to a worker that was killed before recording it is covered by that attempt's ``in_flight``
+    row (the kill may also land before the answer was delivered: then the row covers nothing). So, per
+    key: completed <= delivered <= completed + in_flight. Outcomes in ``not_answered`` (e.g. a timed-out,
+    abandoned attempt) are left out of the completed rows.
+    """
+    excluded = ("in_flight", *not_answered)
+    rows = db.query_text(
+        "SELECT key_name, count(*) FILTER (WHERE NOT outcome = ANY(%s)) AS completed,"
+        " count(*) FILTER (WHERE outcome = 'in_flight') AS in_flight FROM api_calls GROUP BY 1",
+        (list(excluded),),
+    )
+    ledger = {r["key_name"]: (r["completed"], r["in_flight"]) for r in rows}
+    for key in set(ledger) | {k for k, v in delivered.items() if v}:
+        completed, in_flight = ledger.get(key, (0, 0))
+        assert completed <= delivered.get(key, 0) <= completed + in_flight, (key, completed, in_flight, delivered)
+    return sum(in_flight for _, in_flight in ledger.values())

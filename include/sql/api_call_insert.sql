@@ -1,4 +1,5 @@
--- One row per HTTP attempt; a re-recorded attempt (same attempt_id) is ignored.
+-- Write-ahead: an attempt's row, written as outcome 'in_flight' before its request is sent (the hook's
+-- begin). A re-written attempt (same attempt_id) is ignored; api_call_finish completes the row.
 INSERT INTO api_calls (
     attempt_id, call_id, attempt_no, started_at, key_name, model, company_nit, cycle_id, purpose,
     outcome, status_code, error_class, latency_ms, prompt_cache_hit_tokens, prompt_cache_miss_tokens,

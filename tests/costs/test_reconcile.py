@@ -312,3 +312,63 @@ def test_dag_tolerance_comes_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("QUINCENA_RECONCILE_TOLERANCE", "5")
     with pytest.raises(ValueError, match="must be in"):
         reconcile.default_tolerance()
+
+
+# -- hostile files (issue 11) ---------------------------------------------------------------------------
+def _patched_zip(path: Path, patch: str) -> Path:
+    """A valid export ZIP, then damaged the way a real file can be: encrypted, a broken deflate
+    stream, or a compression method no reader knows."""
+    method = zipfile.ZIP_STORED if patch == "method" else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
+        archive.writestr("amount-2026-11.csv", _csv_bytes(amount_lines() * 20))
+    data = bytearray(path.read_bytes())
+    local, central = 0, data.index(b"PK\x01\x02")
+    if patch == "encrypted":  # general purpose flag bit 0, in both headers
+        data[local + 6] |= 0x01
+        data[central + 8] |= 0x01
+    elif patch == "deflate":  # garbage in the middle of the compressed stream, headers intact
+        start = local + 30 + len("amount-2026-11.csv")
+        data[start + 5 : start + 60] = b"\xff" * 55
+    elif patch == "method":  # compression method 99 (AES), in both headers
+        data[local + 8 : local + 10] = (99).to_bytes(2, "little")
+        data[central + 10 : central + 12] = (99).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [("encrypted", "encrypted"), ("deflate", "corrupt"), ("method", "compression method")],
+)
+def test_cli_damaged_zip_exits_2_with_one_line(tmp_path, capsys, patch: str, message: str) -> None:
+    path = _patched_zip(tmp_path / "usage.zip", patch)
+    assert cli_main(["reconcile", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("quincena reconcile: ") and message in err, err
+
+
+@pytest.mark.parametrize("amount", ["1e999999999", "1E+400", "1e-999999999"])
+def test_cli_absurd_exponent_exits_2_with_one_line(tmp_path, capsys, amount: str) -> None:
+    lines = amount_lines()
+    lines[1] = lines[1].rsplit(",", 1)[0] + f",{amount}"
+    path = write_csv(tmp_path / "amount-2026-11.csv", lines)
+    assert cli_main(["reconcile", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "line 3" in err and "amount" in err and "out of range" in err, err
+
+
+def test_folder_step_a_bad_file_does_not_stop_a_good_one(ledger, tmp_path) -> None:
+    inbox = tmp_path / "exports"
+    inbox.mkdir()
+    _patched_zip(inbox / "a-encrypted.zip", "encrypted")  # sorted first: read before the good one
+    _patched_zip(inbox / "b-deflate.zip", "deflate")
+    huge = amount_lines()
+    huge[1] = huge[1].rsplit(",", 1)[0] + ",1e999999999"
+    write_csv(inbox / "c-amount-2026-11.csv", huge)
+    write_zip(inbox / "export.zip", {"amount-2026-11.csv": _csv_bytes(amount_lines())})
+    result = reconcile.reconcile_folder(inbox, tmp_path / "out")
+    files = {f["file"]: f for f in result["files"]}
+    assert files["export.zip"]["status"] == "match" and (inbox / "reconciled" / "export.zip").is_file()
+    for bad in ("a-encrypted.zip", "b-deflate.zip", "c-amount-2026-11.csv"):
+        assert files[bad]["status"] == "error" and files[bad]["error"], files[bad]
+        assert (inbox / bad).is_file()  # stays, with its error in the report

@@ -26,6 +26,7 @@ from quincena.devtools import sample
 from quincena.pipeline import cycle
 from tests.fixtures import dian_docs
 from tests.fixtures.simulator import SIM_KEYS
+from tests.helpers import assert_ledger_matches_answers
 from tests.helpers import count as _count
 from tests.helpers import wait_for as _wait_for
 
@@ -100,8 +101,13 @@ def _assert_no_secret(capfd, caplog) -> None:
     assert "sim-key-" in haystack  # the key names are there: the search looked in the right places
 
 
-def _assert_invariants(simulator, run: dict, targets: list[dict], capfd, caplog) -> dict[str, Any]:
-    """The matrix's one set of invariants, checked after the row's (at most one) re-run."""
+def _assert_invariants(
+    simulator, run: dict, targets: list[dict], capfd, caplog, killed_workers: int = 0
+) -> dict[str, Any]:
+    """The matrix's one set of invariants, checked after the row's (at most one) re-run.
+
+    ``killed_workers``: classify processes of concurrency 1 killed mid-attempt (each may leave one
+    in_flight ledger row)."""
     # Nothing lost: no invoice left pending.
     assert _pending() == 0, db.query_text(
         "SELECT company_nit, count(*) FROM invoices WHERE status='pending' GROUP BY 1"
@@ -115,12 +121,13 @@ def _assert_invariants(simulator, run: dict, targets: list[dict], capfd, caplog)
     twice = "SELECT count(*) AS n FROM (SELECT invoice_line_id FROM classifications GROUP BY 1 HAVING count(*) > 1) d"
     assert _count(twice) == 0
     assert _count("SELECT count(*) AS n FROM invoices WHERE status = 'review' AND status_reason IS NULL") == 0
-    # One ledger row per answered request, key by key; no attempt recorded twice.
+    # One completed ledger row per answered request, key by key, plus in_flight rows only for attempts a
+    # killed worker never recorded; no attempt recorded twice.
     assert _count("SELECT count(*) - count(DISTINCT attempt_id) AS n FROM api_calls") == 0
     _wait_for(lambda: simulator.stats()["in_flight"] == 0, 30, "the simulator to finish its requests")
     stats = simulator.stats()
-    answered = _ledger_per_key("outcome <> 'timeout'")  # a timed-out attempt was abandoned, not answered
-    assert answered == {k: v for k, v in stats["requests_per_key"].items() if v}
+    # A timed-out attempt was abandoned, not answered. Only a killed worker leaves in_flight rows.
+    assert assert_ledger_matches_answers(stats["requests_per_key"], ("timeout",)) <= killed_workers
     # Costs: the companies add up to the cycle total, which is the ledger's total.
     nits = [t["company_nit"] for t in targets]
     result = costs.compute(CYCLE, nits)
@@ -303,7 +310,7 @@ def test_worker_killed_mid_company(matrix, capfd, caplog) -> None:
     assert 2 <= killed_done < total, "the kill must land mid-company for this test to mean anything"
     matrix.configure(latency_ms=2, latency_sd_ms=1)
     assert _classify(target) is None  # the task re-run
-    _assert_invariants(matrix, run, targets, capfd, caplog)
+    _assert_invariants(matrix, run, targets, capfd, caplog, killed_workers=1)
     assert _done(nit) == total
 
 
@@ -349,7 +356,7 @@ def test_postgres_restarted_mid_cycle(matrix, capfd, caplog) -> None:
     assert _done(nit) >= 2
     matrix.configure(latency_ms=2, latency_sd_ms=1)
     assert _classify(target) is None  # the re-run
-    _assert_invariants(matrix, run, targets, capfd, caplog)
+    _assert_invariants(matrix, run, targets, capfd, caplog, killed_workers=1)
     assert _done(nit) == total
 
 

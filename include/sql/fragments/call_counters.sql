@@ -1,10 +1,12 @@
 -- The per-call counters of api_calls rows, as aggregate columns (one definition; composed into
 -- queries by db.load_sql where they write @call_counters@). A failed call is any outcome other
--- than ok and rate_limited.
+-- than ok, rate_limited and in_flight; an in_flight row (its worker died before recording the answer)
+-- is counted apart: its cost is unknown, not zero.
 count(*) AS calls,
 count(*) FILTER (WHERE outcome = 'ok') AS ok_calls,
 count(*) FILTER (WHERE outcome = 'rate_limited') AS rate_limited,
-count(*) FILTER (WHERE outcome NOT IN ('ok', 'rate_limited')) AS failed_calls,
+count(*) FILTER (WHERE outcome NOT IN ('ok', 'rate_limited', 'in_flight')) AS failed_calls,
+count(*) FILTER (WHERE outcome = 'in_flight') AS in_flight_calls,
 coalesce(sum(prompt_cache_hit_tokens), 0) AS prompt_cache_hit_tokens,
 coalesce(sum(prompt_cache_miss_tokens), 0) AS prompt_cache_miss_tokens,
 coalesce(sum(completion_tokens), 0) AS completion_tokens,

@@ -142,9 +142,22 @@ def secrets_of(conn: Any, conn_id: str) -> dict[str, str]:
     secrets = {str(name): secret.strip() for name, secret in keys.items()}
     if conn.password:
         secrets.setdefault(conn_id, conn.password.strip())
+    for name, secret in secrets.items():
+        _check_secret(conn_id, name, secret)
     if not secrets:
         raise NoUsableKeyError(f"connection {conn_id} has no API key (set extra api_keys or the password)")
     return secrets
+
+
+def _check_secret(conn_id: str, name: str, secret: str) -> None:
+    """A key is printable ASCII without blanks: anything else is a paste accident (a line break, a
+    non-breaking space, a smart quote) that would only come back as 401s, or break the HTTP header.
+    The message names the key, never shows it."""
+    if not secret or not all("!" <= char <= "~" for char in secret):
+        raise ConfigurationError(
+            f"connection {conn_id}: API key {name!r} contains a control, blank or non-ASCII character; "
+            "paste the key again"
+        )
 
 
 def settings_of(conn: Any) -> HookSettings:

@@ -97,3 +97,9 @@ class DeadlineExceededError(DeepSeekError):
         super().__init__(message)
         self.last_error = last_error
         self.attempts = attempts
+
+
+class RedirectError(ConfigurationError):
+    """3xx: the Base URL answers with a redirect. Not followed (another host's 401 is not our account's)."""
+
+    outcome = "redirected"

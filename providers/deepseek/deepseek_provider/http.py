@@ -16,6 +16,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from deepseek_provider.connection import HookSettings
 from deepseek_provider.exceptions import AttemptTimeoutError, TransportError
+from deepseek_provider.redact import clip
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a completion is KBs; anything this big is not DeepSeek talking
 
@@ -49,12 +50,19 @@ def exchange(
     headers = {"Authorization": f"Bearer {secret}", "Accept": "application/json"}
     try:
         response = session.request(
-            method, settings.base_url + path, json=body, headers=headers, timeout=timeout, stream=True
+            method,
+            settings.base_url + path,
+            json=body,
+            headers=headers,
+            timeout=timeout,
+            stream=True,
+            allow_redirects=False,  # a redirect is a configuration error (responses.raise_for_status)
         )
     except requests.Timeout as exc:
-        raise AttemptTimeoutError(f"no response within {remaining:.1f}s: {exc}", key_name=key) from None
+        message = f"no response within {remaining:.1f}s: {clip(str(exc), [secret])}"
+        raise AttemptTimeoutError(message, key_name=key) from None
     except requests.RequestException as exc:
-        raise TransportError(f"connection failed: {exc}", key_name=key) from None
+        raise TransportError(f"connection failed: {clip(str(exc), [secret])}", key_name=key) from None
     complete = False
     try:
         raw = read_body(response, attempt_end, settings.read_timeout, key)
@@ -83,7 +91,7 @@ def read_body(response: requests.Response, attempt_end: float, read_timeout: flo
         except (Urllib3Error, requests.RequestException, OSError) as exc:
             if "timed out" in str(exc).lower():  # urllib3 wraps socket timeouts in ReadTimeoutError
                 raise AttemptTimeoutError("attempt timed out: the server went silent", key_name=key) from None
-            raise TransportError(f"response broken: {type(exc).__name__}: {exc}", key_name=key) from None
+            raise TransportError(f"response broken: {type(exc).__name__}: {clip(str(exc))}", key_name=key) from None
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)

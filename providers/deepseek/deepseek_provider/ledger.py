@@ -1,10 +1,10 @@
-"""The usage/cost ledger: one AttemptRecord per HTTP attempt, handed to a pluggable recorder."""
+"""The usage/cost ledger: one AttemptRecord per HTTP attempt, written ahead (``in_flight``) and then
+completed, through a pluggable recorder."""
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -21,8 +21,11 @@ OUTCOMES = frozenset(
         "insufficient_balance",
         "bad_request",
         "bad_content",
+        "redirected",
+        "in_flight",  # written before the request is sent; replaced by the outcome once it is read
     }
 )
+IN_FLIGHT = "in_flight"
 
 
 @dataclass(frozen=True)
@@ -54,15 +57,29 @@ class AttemptRecord:
 
 @runtime_checkable
 class CallRecorder(Protocol):
-    def record(self, attempt: AttemptRecord) -> None:
-        """Persist one attempt; recording the same attempt_id twice must have no further effect."""
+    """A write-ahead ledger: ``begin`` before the request is sent, ``finish`` once its answer is read.
+
+    A worker killed in between leaves the ``in_flight`` record: a visible attempt of unknown cost,
+    not a silent gap. Both are idempotent by ``attempt_id``; ``finish`` without ``begin`` inserts.
+    """
+
+    def begin(self, attempt: AttemptRecord) -> None:
+        """Persist the attempt as ``in_flight`` (no tokens, no cost yet); a repeat has no further effect."""
+
+    def finish(self, attempt: AttemptRecord) -> None:
+        """Complete the attempt (outcome, tokens, cost); completing it again has no further effect."""
 
 
 class NullCallRecorder:
     """Records nothing."""
 
-    def record(self, attempt: AttemptRecord) -> None:
+    def begin(self, attempt: AttemptRecord) -> None:
         return None
+
+    def finish(self, attempt: AttemptRecord) -> None:
+        return None
+
+    record = finish
 
 
 class InMemoryCallRecorder:
@@ -70,19 +87,30 @@ class InMemoryCallRecorder:
 
     def __init__(self, maxlen: int = 10_000) -> None:
         self._lock = threading.Lock()
-        self._records: deque[AttemptRecord] = deque(maxlen=maxlen)
-        self._seen: set[uuid.UUID] = set()
+        self._maxlen = maxlen
+        self._records: dict[uuid.UUID, AttemptRecord] = {}  # insertion-ordered: oldest first
 
-    def record(self, attempt: AttemptRecord) -> None:
+    def begin(self, attempt: AttemptRecord) -> None:
         with self._lock:
-            if attempt.attempt_id in self._seen:
-                return
-            if len(self._records) == self._records.maxlen:
-                self._seen.discard(self._records[0].attempt_id)  # keep the dedup set as bounded as the log
-            self._seen.add(attempt.attempt_id)
-            self._records.append(attempt)
+            if attempt.attempt_id not in self._records:
+                self._insert(attempt)
+
+    def finish(self, attempt: AttemptRecord) -> None:
+        with self._lock:
+            current = self._records.get(attempt.attempt_id)
+            if current is None:
+                self._insert(attempt)
+            elif current.outcome == IN_FLIGHT:
+                self._records[attempt.attempt_id] = attempt  # completed in place: keeps its position
+
+    record = finish  # a one-shot record of a finished attempt
+
+    def _insert(self, attempt: AttemptRecord) -> None:
+        if len(self._records) >= self._maxlen:
+            del self._records[next(iter(self._records))]
+        self._records[attempt.attempt_id] = attempt
 
     @property
     def records(self) -> list[AttemptRecord]:
         with self._lock:
-            return list(self._records)
+            return list(self._records.values())

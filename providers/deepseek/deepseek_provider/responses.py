@@ -5,8 +5,10 @@ Pure functions over bytes and headers (no I/O), so the hook and the tests share 
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,9 +21,11 @@ from deepseek_provider.exceptions import (
     BadRequestError,
     InsufficientBalanceError,
     RateLimitedError,
+    RedirectError,
     ServerError,
 )
 from deepseek_provider.models import Balance, BalanceInfo, Usage
+from deepseek_provider.redact import clip
 
 
 @dataclass(frozen=True)
@@ -52,14 +56,25 @@ def request_body(
 
 
 def error_message(raw: bytes, secrets: Mapping[str, str]) -> str:
+    """The server's error text, scrubbed of every secret BEFORE it is cut (a cut key is not recognised)."""
     text = raw.decode("utf-8", "replace").strip()
-    try:
+    with contextlib.suppress(ValueError, KeyError, TypeError):  # not DeepSeek's JSON: the body as it is
         text = str(json.loads(text)["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        text = text[:300]
-    for secret in secrets.values():  # servers may echo the key back; never let it into logs
-        text = text.replace(secret, "***")
-    return text
+    return clip(text, secrets.values())
+
+
+def redirect_target(headers: Mapping[str, str]) -> str:
+    """host[:port] of a redirect's Location (never its user info, path or query), or a placeholder."""
+    location = headers.get("Location") or ""
+    try:
+        parts = urllib.parse.urlsplit(location)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        host, port = None, None
+    if not host:
+        return "an unknown location" if not location else "a path on the same host"
+    return f"{host}:{port}" if port else host
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -79,6 +94,13 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def raise_for_status(status: int, headers: Mapping[str, str], raw: bytes, key: str, secrets: Mapping[str, str]) -> None:
+    if 300 <= status < 400:
+        # Redirects are not followed: another host's answer (a 401 above all) says nothing about our keys.
+        message = (
+            f"HTTP {status}: the API redirects to {redirect_target(headers)}; redirects are not followed "
+            "for API calls: set the connection's Base URL to the API's own address"
+        )
+        raise RedirectError(message, status_code=status, key_name=key)
     if status < 400:
         return
     message = f"HTTP {status}: {error_message(raw, secrets)}"

@@ -2,13 +2,14 @@
 
 | failure                                   | retried? | wait before the next attempt            |
 |-------------------------------------------|----------|-----------------------------------------|
-| 429 rate limited                          | yes      | Retry-After if sent, else full jitter   |
-| 500/502/503/504 server error              | yes      | Retry-After if sent, else full jitter   |
+| 429 rate limited                          | yes      | Retry-After (>= 0.5 s), else full jitter|
+| 500/502/503/504 server error              | yes      | Retry-After (>= 0.5 s), else full jitter|
 | connection error, attempt timeout         | yes      | full jitter                             |
 | blank / unparsable JSON content           | yes      | full jitter                             |
 | 401 authentication                        | yes      | none: that key is disabled, next key    |
 | 400/422 bad request                       | no       |                                         |
 | 402 insufficient balance                  | no       | raise at once: stop spending            |
+| 3xx redirect (not followed)               | no       | raise at once: fix the Base URL         |
 
 Every attempt rotates to another key. Attempts stop at the call's wall-clock deadline, not after a
 fixed count; a wait that would end past the deadline is not started.
@@ -38,6 +39,10 @@ from deepseek_provider.exceptions import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: The least wait after a 429/5xx whose Retry-After says 0 (or a date already past): "now" from an
+#: overloaded server is not an invitation to hammer it.
+MIN_SERVER_WAIT_S = 0.5
+
 _RETRYABLE = (RateLimitedError, ServerError, TransportError, BadContentError, AuthenticationError)
 
 
@@ -58,7 +63,7 @@ class Backoff:
             return 0.0  # that key is now disabled; the next key can go right away
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
-            return max(0.0, float(retry_after))  # the server said when; jitter would only add risk
+            return max(MIN_SERVER_WAIT_S, float(retry_after))  # the server said when; jitter would only add risk
         ceiling = min(self.maximum, self.base * 2 ** max(0, attempt_no - 1))
         return (rng or random).uniform(0.0, ceiling)
 

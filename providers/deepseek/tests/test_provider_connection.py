@@ -124,3 +124,22 @@ def test_readme_table_lists_every_option_with_its_default() -> None:
         default = option.form_field()["schema"].get("default")
         cells = [cell.strip() for cell in rows[option.name].split("|")]
         assert cells[2].startswith(option.label) and cells[4] == ("—" if default is None else f"`{default}`")
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["sk-abc\ndef0123456789", "sk-abc\x00def0123456789", "sk-abc\tdef0123456789", "sk-clé-0123456789", "sk-a b"],
+)
+def test_a_key_with_control_or_non_ascii_characters_is_rejected_by_name(secret: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        secrets_of(Conn(extra={"api_keys": {"contab-7": secret}}), "ds")
+    message = str(caught.value)
+    assert "contab-7" in message and "control" in message and "non-ASCII" in message
+    assert secret not in message and secret[:6] not in message and secret[-8:] not in message
+    with pytest.raises(ConfigurationError) as caught:  # the single-key password too, named after the connection
+        secrets_of(Conn(password=secret), "ds_single")
+    assert "ds_single" in str(caught.value) and secret[-8:] not in str(caught.value)
+
+
+def test_a_key_with_surrounding_blanks_is_still_accepted() -> None:
+    assert secrets_of(Conn(extra={"api_keys": {"k": "  sk-fine-0123456789\n"}}), "ds") == {"k": "sk-fine-0123456789"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -12,16 +13,18 @@ from deepseek_provider.exceptions import (
     AuthenticationError,
     BadContentError,
     BadRequestError,
+    ConfigurationError,
     DeepSeekError,
     InsufficientBalanceError,
     NoUsableKeyError,
     RateLimitedError,
+    RedirectError,
     ServerError,
     TransportError,
 )
 from deepseek_provider.ledger import OUTCOMES
 from deepseek_provider.responses import error_message, raise_for_status, retry_after
-from deepseek_provider.retry import Backoff, is_retryable
+from deepseek_provider.retry import MIN_SERVER_WAIT_S, Backoff, is_retryable
 
 
 def test_retry_decision_is_one_table() -> None:
@@ -80,3 +83,35 @@ def test_backoff_waits() -> None:
     waits = [backoff.seconds(ServerError("x"), n, rng) for n in range(1, 8) for _ in range(50)]
     assert all(0.0 <= w <= 4.0 for w in waits) and max(waits) > 2.0  # full jitter up to the capped ceiling
     assert all(backoff.seconds(ServerError("x"), 1, rng) <= 1.0 for _ in range(50))
+
+
+def test_error_texts_are_scrubbed_before_they_are_cut() -> None:
+    secret = "sk-" + "4d1f" * 12
+    # A plain-text 401 echoing the header right where a 300-character cut would fall.
+    raw = ("x" * 280 + f" Authorization: Bearer {secret} and the prefix {secret[:20]}").encode()
+    message = error_message(raw, {"k": secret})
+    assert all(secret[i : i + 8] not in message for i in range(3, len(secret) - 7)), message
+    assert len(message) <= 300
+    assert error_message(b"got Authorization: Bearer whatever-it-was", {}) == "got Authorization: Bearer ***"
+    as_json = json.dumps({"error": {"message": "y" * 295 + f" key {secret}"}}).encode()
+    message = error_message(as_json, {"k": secret})
+    assert all(secret[i : i + 8] not in message for i in range(3, len(secret) - 7)) and len(message) <= 300
+    # A key that does not look like sk-...: a long enough prefix of it is still hidden.
+    odd = "ZQ" + "9e8d" * 10
+    assert odd[:14] not in error_message(f"bad key {odd[:14]}".encode(), {"k": odd})
+
+
+def test_retry_after_zero_still_waits_a_minimum() -> None:
+    backoff = Backoff(base=0.005, maximum=0.05)
+    assert backoff.seconds(RateLimitedError("x", retry_after=0.0), 1) >= MIN_SERVER_WAIT_S > 0
+    assert backoff.seconds(ServerError("x", retry_after=0.01), 4) >= MIN_SERVER_WAIT_S
+    assert backoff.seconds(RateLimitedError("x", retry_after=2.0), 1) == 2.0  # a real wait is kept as is
+
+
+def test_a_redirect_is_a_final_configuration_error_naming_the_host() -> None:
+    headers = {"Location": "https://user:pw@elsewhere.example:8443/v1/chat?x=1"}
+    with pytest.raises(RedirectError) as caught:
+        raise_for_status(302, headers, b"moved", "key-1", {})
+    assert isinstance(caught.value, ConfigurationError) and not is_retryable(caught.value)
+    assert "elsewhere.example:8443" in str(caught.value) and "pw" not in str(caught.value)
+    assert caught.value.outcome == "redirected" and caught.value.outcome in OUTCOMES

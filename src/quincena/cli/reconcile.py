@@ -42,7 +42,10 @@ def _reconcile(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     prepare_database()
     prices, unit = price_table.load_with_unit()
-    result = reconcile.compare(export, reconcile.load_ledger(export.period()), prices, args.tolerance, unit)
+    try:
+        result = reconcile.compare(export, reconcile.load_ledger(export.period()), prices, args.tolerance, unit)
+    except usage_export.ExportError as exc:
+        raise UserError(str(exc)) from None
     out = args.csv or config.reports_dir() / "reconcile" / f"{args.export.stem}.csv"
     reconcile.write_csv(result, out)
     for line in reconcile.describe(result):

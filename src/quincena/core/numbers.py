@@ -7,6 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+MAX_MAGNITUDE = 30  # no amount, price, rate or token count comes near 10**30 (or 10**-30)
+
 
 class NumberError(ValueError):
     """A text that is not a finite number >= 0 (or outside the caller's bound); one line, fit for the user."""
@@ -42,9 +44,17 @@ def non_negative_decimal(text: str, below: Decimal | None = None) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise NumberError(f"{text!r} is not a number") from None
+        raise NumberError(f"{_shown(text)} is not a number") from None
     if not value.is_finite() or value < 0:
-        raise NumberError(f"{text!r} must be a number >= 0")
+        raise NumberError(f"{_shown(text)} must be a number >= 0")
+    if value and not -MAX_MAGNITUDE <= value.adjusted() <= MAX_MAGNITUDE:
+        # 1e999999999 is a valid Decimal, but every sum or rounding of it overflows later, far from here.
+        raise NumberError(f"{_shown(text)} is out of range (beyond 1e{MAX_MAGNITUDE} or below 1e-{MAX_MAGNITUDE})")
     if below is not None and value >= below:
-        raise NumberError(f"{text!r} must be below {below}")
+        raise NumberError(f"{_shown(text)} must be below {below}")
     return value
+
+
+def _shown(text: str) -> str:
+    """The text as quoted in a message, cut so a megabyte of digits stays a one-line message."""
+    return repr(text if len(text) <= 40 else text[:40] + "…")

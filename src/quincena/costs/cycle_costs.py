@@ -21,7 +21,7 @@ _INVOICE_COUNTERS = (
     "invoices", "classified", "review", "pending", "quarantined_files", "memory_lines", "model_lines",
 )  # fmt: skip
 _CALL_COUNTERS = (
-    "calls", "ok_calls", "rate_limited", "failed_calls",
+    "calls", "ok_calls", "rate_limited", "failed_calls", "in_flight_calls",
     "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens",
 )  # fmt: skip
 _COUNTERS = _INVOICE_COUNTERS + _CALL_COUNTERS
@@ -56,6 +56,7 @@ class CycleCosts:
             "review": self.total["review"],
             "pending": self.total["pending"],
             "rate_limited": self.total["rate_limited"],
+            "in_flight_calls": self.total["in_flight_calls"],
             "cache_hit_ratio": self.total["cache_hit_ratio"],
             "memory_share_of_lines": self.total["memory_share_of_lines"],
             "incomplete_companies": self.incomplete(),
@@ -155,8 +156,15 @@ def render_html(costs: CycleCosts) -> str:
             "<p class='banner'>SIMULACRO (dry run): se ingirió y planeó sin llamar a DeepSeek; "
             "las facturas pendientes lo están a propósito.</p>" + status
         )
+    if t["in_flight_calls"]:
+        status += (
+            f"<p class='alert'>{t['in_flight_calls']} llamada(s) de costo desconocido: un worker se detuvo antes de "
+            "registrar la respuesta (filas de api_calls aún in_flight). El costo de abajo no las incluye; DeepSeek "
+            "pudo cobrarlas (ver quincena reconcile).</p>"
+        )
     summary_cols = ["invoices", "classified", "review", "pending", "quarantined_files", "calls", "rate_limited",
-                    "cost_usd", "avg_cost_per_invoice_usd", "cache_hit_ratio", "memory_share_of_lines"]  # fmt: skip
+                    "in_flight_calls", "cost_usd", "avg_cost_per_invoice_usd", "cache_hit_ratio",
+                    "memory_share_of_lines"]  # fmt: skip
     summary = report_html.table([t], summary_cols)
     names = [f"{c['member']} {c['name']}" for c in costs.companies]
     company_chart = report_html.bar_chart(
@@ -176,8 +184,9 @@ def render_html(costs: CycleCosts) -> str:
     company_cols = ["member", "name", "invoices", "classified", "review", "pending", "quarantined_files",
                     "memory_lines", "model_lines", "calls", "rate_limited", "cost_usd", "proportional_cost_usd",
                     "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
-    key_cols = ["member", "calls", "ok_calls", "rate_limited", "failed_calls", "prompt_cache_hit_tokens",
-                "prompt_cache_miss_tokens", "completion_tokens", "cost_usd", "cache_hit_ratio"]  # fmt: skip
+    key_cols = ["member", "calls", "ok_calls", "rate_limited", "failed_calls", "in_flight_calls",
+                "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens", "cost_usd",
+                "cache_hit_ratio"]  # fmt: skip
     return report_html.page(
         f"Quincena {costs.cycle_id}: clasificación y costo de DeepSeek",
         "El costo exacto sale del uso (usage) de cada llamada en api_calls; "

@@ -161,6 +161,20 @@ def compare(
     tolerance: Decimal = Decimal("0.01"),
     unit_tokens: int = 1_000_000,
 ) -> Reconciliation:
+    """The export against the ledger rows; ExportError when its numbers cannot even be added up."""
+    try:
+        return _compare(export, ledger_rows, prices, tolerance, unit_tokens)
+    except ArithmeticError as exc:  # sums or roundings of numbers the reader let through
+        raise ExportError(f"{export.source}: numbers out of range to compare ({type(exc).__name__})") from None
+
+
+def _compare(
+    export: UsageExport,
+    ledger_rows: Iterable[Mapping[str, Any]],
+    prices: Any,
+    tolerance: Decimal,
+    unit_tokens: int,
+) -> Reconciliation:
     exported = export_sides(export, prices)
     recorded = ledger_sides(ledger_rows, prices)
     currency = export.currency or ("USD" if not export.costs else None)

@@ -16,6 +16,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -124,7 +125,20 @@ def _member(archive: zipfile.ZipFile, member: str) -> str:
     info = archive.getinfo(member)
     if info.file_size > _MAX_BYTES:
         raise ExportError(f"{member}: {info.file_size} bytes is too large for a usage export")
-    return _text(archive.read(member), member)
+    encrypted = f"{member}: encrypted inside the ZIP; download the export again, without a password"
+    if info.flag_bits & 0x1:
+        raise ExportError(encrypted)
+    try:
+        data = archive.read(member)
+    except NotImplementedError:  # zipfile's word for a compression method it cannot read
+        raise ExportError(f"{member}: unsupported compression method {info.compress_type} in the ZIP") from None
+    except RuntimeError:  # encryption zipfile found on its own (a flag in the local header only)
+        raise ExportError(
+            f"{member}: encrypted inside the ZIP; download the export again, without a password"
+        ) from None
+    except (zlib.error, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ExportError(f"{member}: corrupt compressed data in the ZIP ({type(exc).__name__})") from None
+    return _text(data, member)
 
 
 def _months(names: Iterable[str], pattern: re.Pattern[str]) -> list[tuple[int, int]]:

@@ -1,7 +1,8 @@
 """The pipeline's PostgreSQL plug-ins for the DeepSeek hook: shared key rotation and the cost ledger.
 
 Airflow runs every task in its own process (possibly on other machines), so rotation state and key
-health live in table ``api_keys``; every HTTP attempt becomes one ``api_calls`` row.
+health live in table ``api_keys``; every HTTP attempt becomes one ``api_calls`` row, written ahead as
+``in_flight`` and completed once its answer is read.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from deepseek_provider.exceptions import NoUsableKeyError
 from deepseek_provider.hooks.deepseek import DeepSeekHook
 from deepseek_provider.keystore import KeyStatus
 from deepseek_provider.ledger import AttemptRecord
+from deepseek_provider.redact import clip
 
 from quincena.core import config, db
 
@@ -59,7 +61,8 @@ class PostgresKeyStore:
         return rows[0]["name"]
 
     def disable(self, name: str, reason: str) -> None:
-        db.execute("api_key_disable", {"name": name, "reason": reason}, self._connections.get())
+        """The reason is scrubbed of anything key-shaped, then cut: it lands in a table (and the WAL)."""
+        db.execute("api_key_disable", {"name": name, "reason": clip(reason)}, self._connections.get())
 
     def enable(self, name: str) -> bool:
         return bool(db.query("api_key_enable", {"name": name}, self._connections.get()))
@@ -79,21 +82,30 @@ class PostgresKeyStore:
 
 
 class PostgresCallRecorder:
-    """CallRecorder writing one ``api_calls`` row per attempt (idempotent on attempt_id)."""
+    """Write-ahead CallRecorder: one ``api_calls`` row per attempt, ``in_flight`` before the request and
+    completed after it (both idempotent on attempt_id)."""
 
     def __init__(self) -> None:
         self._connections = _ThreadConnections()
 
-    def record(self, attempt: AttemptRecord) -> None:
-        """Insert the row, retrying through a lost connection: the attempt happened and may be billed,
-        so its row must not be dropped while PostgreSQL restarts (the insert is idempotent on attempt_id)."""
+    def begin(self, attempt: AttemptRecord) -> None:
+        self._write("api_call_insert", attempt)
+
+    def finish(self, attempt: AttemptRecord) -> None:
+        self._write("api_call_finish", attempt)
+
+    record = finish  # a one-shot record of a finished attempt
+
+    def _write(self, statement: str, attempt: AttemptRecord) -> None:
+        """Write the row, retrying through a lost connection: the attempt happened and may be billed,
+        so its row must not be dropped while PostgreSQL restarts (both writes are idempotent)."""
         import psycopg
 
         row = row_of(attempt)
         give_up = time.monotonic() + RECORD_RETRY_S
         while True:
             try:
-                db.execute("api_call_insert", row, self._connections.get())
+                db.execute(statement, row, self._connections.get())
                 return
             except psycopg.OperationalError:
                 if time.monotonic() >= give_up:

@@ -51,7 +51,7 @@ def _key(name, status, calls, ok, rl, failed, rate, p50, p95, n_ok, cost, share,
     return {
         "key": name, "status": status, "disabled_at": extra.get("disabled_at"),
         "disabled_reason": extra.get("disabled_reason"), "calls": calls, "ok_calls": ok, "rate_limited": rl,
-        "failed_calls": failed, "rate_429": rate, "p50_ms": p50, "p95_ms": p95,
+        "failed_calls": failed, "in_flight_calls": 0, "rate_429": rate, "p50_ms": p50, "p95_ms": p95,
         "prompt_cache_hit_tokens": 100_000 * n_ok, "prompt_cache_miss_tokens": 20_000 * n_ok,
         "completion_tokens": 10_000 * n_ok, "cost_usd": cost, "share_of_calls": share, "active_share": active,
         "even_share": even, "spread_deviation": dev, "spread_flag": flag,
@@ -81,7 +81,7 @@ def test_every_figure_of_the_week(seeded, tmp_path) -> None:
     # 32 ok latencies merged: rank 15.5 → (1700+1800)/2; rank 29.45 → 2700 + .45*100
     assert figures["total"] == {
         "key": "all", "status": "", "disabled_at": None, "disabled_reason": None,
-        "calls": 42, "ok_calls": 32, "rate_limited": 8, "failed_calls": 2, "rate_429": "0.1905",
+        "calls": 42, "ok_calls": 32, "rate_limited": 8, "failed_calls": 2, "in_flight_calls": 0, "rate_429": "0.1905",
         "p50_ms": 1750.0, "p95_ms": 2745.0, "prompt_cache_hit_tokens": 3_200_000,
         "prompt_cache_miss_tokens": 640_000, "completion_tokens": 320_000, "cost_usd": "0.37200000",
         "share_of_calls": "1.0000", "active_keys": 3, "active_calls": 40, "keys_with_429": 2,

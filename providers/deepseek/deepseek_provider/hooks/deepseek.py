@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,9 +25,10 @@ from deepseek_provider.connection import DEFAULT_BASE_URL, HookSettings, secrets
 from deepseek_provider.exceptions import AuthenticationError, DeepSeekError
 from deepseek_provider.http import exchange, new_session
 from deepseek_provider.keystore import InMemoryKeyStore, KeyStore
-from deepseek_provider.ledger import AttemptRecord, CallRecorder, InMemoryCallRecorder
+from deepseek_provider.ledger import IN_FLIGHT, AttemptRecord, CallRecorder, InMemoryCallRecorder
 from deepseek_provider.models import Balance, BalanceInfo, ChatResult, Usage
 from deepseek_provider.pricing import PriceTable
+from deepseek_provider.redact import clip
 from deepseek_provider.responses import (
     Answer,
     decode_content,
@@ -72,7 +73,8 @@ class DeepSeekHook(BaseHook):
 
     :param deepseek_conn_id: Airflow connection (type ``deepseek``).
     :param key_store: shared rotation/health state; in memory by default (one process).
-    :param recorder: receives one AttemptRecord per HTTP attempt; in memory by default.
+    :param recorder: write-ahead ledger: ``begin`` (in_flight) before each HTTP attempt, ``finish`` after it;
+        in memory by default.
     :param price_table: a PriceTable or the path of a JSON table; else the connection's
         ``price_table`` extra; else the table shipped with the provider.
     """
@@ -200,6 +202,20 @@ class DeepSeekHook(BaseHook):
     ) -> ChatResult:
         key = self._pick(loaded, state)
         started_at = datetime.now(UTC)
+        ahead = AttemptRecord(
+            attempt_id=uuid.uuid4(),
+            call_id=state.call_id,
+            attempt_no=state.attempts,
+            started_at=started_at,
+            key_name=key,
+            model=model,
+            outcome=IN_FLIGHT,
+            status_code=None,
+            error_class=None,
+            latency_ms=0,
+            context=context,
+        )
+        self._ledger("begin", ahead)  # before the request: a worker killed mid-attempt leaves this row
         clock = time.monotonic()
         status: int | None = None
         answer: Answer | None = None
@@ -220,15 +236,11 @@ class DeepSeekHook(BaseHook):
         state.cost += cost
         if isinstance(error, AuthenticationError):
             # Before recording/retrying, so no other worker picks this key again.
-            self.key_store.disable(key, f"HTTP 401 at {started_at.isoformat()}: {error}")
-        self._record(
-            AttemptRecord(
-                attempt_id=uuid.uuid4(),
-                call_id=state.call_id,
-                attempt_no=state.attempts,
-                started_at=started_at,
-                key_name=key,
-                model=model,
+            self.key_store.disable(key, clip(f"HTTP 401 at {started_at.isoformat()}: {error}", loaded.secrets.values()))
+        self._ledger(
+            "finish",
+            replace(
+                ahead,
                 outcome=error.outcome if error else "ok",
                 status_code=status,
                 error_class=type(error).__name__ if error else None,
@@ -239,8 +251,7 @@ class DeepSeekHook(BaseHook):
                 reasoning_tokens=usage.reasoning_tokens,
                 cost_usd=cost,
                 price_version=version,
-                context=context,
-            )
+            ),
         )
         outcome = error.outcome if error else "ok"
         log.debug(
@@ -262,13 +273,13 @@ class DeepSeekHook(BaseHook):
             price_version=version,
         )
 
-    def _record(self, attempt: AttemptRecord) -> None:
-        # The attempt already happened (and may be billed): a ledger failure must not turn a good answer
-        # into a retry that is billed again. It is logged loudly instead.
+    def _ledger(self, step: str, attempt: AttemptRecord) -> None:
+        # A ledger failure must not turn a good answer into a retry that is billed again (finish), nor
+        # stop a call (begin: finish still inserts the whole row). It is logged loudly instead.
         try:
-            self.recorder.record(attempt)
+            getattr(self.recorder, step)(attempt)
         except Exception:
-            log.exception("could not record DeepSeek attempt %s of call %s", attempt.attempt_id, attempt.call_id)
+            log.exception("could not %s DeepSeek attempt %s of call %s", step, attempt.attempt_id, attempt.call_id)
 
     # -- balance -------------------------------------------------------------------------
     def get_balance(self, deadline: float | None = None) -> Balance:
@@ -283,7 +294,7 @@ class DeepSeekHook(BaseHook):
             try:
                 raise_for_status(status, headers, raw, key, loaded.secrets)
             except AuthenticationError as exc:
-                self.key_store.disable(key, f"HTTP 401 on /user/balance: {exc}")
+                self.key_store.disable(key, clip(f"HTTP 401 on /user/balance: {exc}", loaded.secrets.values()))
                 raise
             return parse_balance(raw, key)
 

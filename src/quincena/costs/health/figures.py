@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from deepseek_provider.redact import clip
 
 from quincena.core import config, db
 from quincena.costs.health.rules import spread_deviation
@@ -22,7 +23,6 @@ _USD4 = Decimal("0.0001")  # forecasts: a hundredth of a cent
 _USD8 = Decimal("0.00000001")  # ledger precision (api_calls.cost_usd is numeric(14, 8))
 # A 429 rate that moved less than one percentage point against the previous weeks is noise.
 TREND_EPSILON = Decimal("0.01")
-_SECRET_RE = re.compile(r"sk-[A-Za-z0-9*_\-]{4,}")
 
 
 def _ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
@@ -64,7 +64,8 @@ def key_figures(week: Week, thresholds: Thresholds) -> tuple[list[dict[str, Any]
 
 def _empty_stats() -> dict[str, Any]:
     return {
-        "calls": 0, "ok_calls": 0, "rate_limited": 0, "failed_calls": 0, "p50_ms": None, "p95_ms": None,
+        "calls": 0, "ok_calls": 0, "rate_limited": 0, "failed_calls": 0, "in_flight_calls": 0, "p50_ms": None,
+        "p95_ms": None,
         "prompt_cache_hit_tokens": 0, "prompt_cache_miss_tokens": 0, "completion_tokens": 0, "cost_usd": Decimal(0),
     }  # fmt: skip
 
@@ -75,6 +76,7 @@ def _counters(stat: Mapping[str, Any]) -> dict[str, Any]:
         "ok_calls": int(stat["ok_calls"]),
         "rate_limited": int(stat["rate_limited"]),
         "failed_calls": int(stat["failed_calls"]),
+        "in_flight_calls": int(stat["in_flight_calls"]),  # answer never recorded: cost unknown, not zero
         "rate_429": _ratio(stat["rate_limited"], stat["calls"]),
         "p50_ms": _ms(stat["p50_ms"]),
         "p95_ms": _ms(stat["p95_ms"]),
@@ -221,7 +223,7 @@ BalanceFetcher = Callable[[], Any]
 
 def _scrub(text: str | None) -> str | None:
     """Error texts may quote a request; never let anything shaped like a key reach a report."""
-    return None if text is None else _SECRET_RE.sub("sk-***", text)[:300]
+    return None if text is None else clip(text)
 
 
 def default_balance_fetcher(deadline_s: float) -> BalanceFetcher:

@@ -11,7 +11,8 @@ from quincena.core import config
 from quincena.core import html as report_html
 from quincena.core.html import esc
 
-KEY_COLUMNS = ["key", "status", "calls", "ok_calls", "rate_limited", "rate_429", "failed_calls", "p50_ms",
+KEY_COLUMNS = ["key", "status", "calls", "ok_calls", "rate_limited", "rate_429", "failed_calls", "in_flight_calls",
+               "p50_ms",
                "p95_ms", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens", "cost_usd",
                "share_of_calls", "active_share", "even_share", "spread_deviation", "spread_flag",
                "disabled_at", "disabled_reason"]  # fmt: skip
@@ -33,7 +34,8 @@ def _summary(figures: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) ->
     t, s, b = figures["total"], figures["spend"], figures["balance"]
     row = {
         "calls": t["calls"], "ok_calls": t["ok_calls"], "rate_limited": t["rate_limited"], "rate_429": t["rate_429"],
-        "failed_calls": t["failed_calls"], "p50_ms": t["p50_ms"], "p95_ms": t["p95_ms"],
+        "failed_calls": t["failed_calls"], "in_flight_calls": t["in_flight_calls"],
+        "p50_ms": t["p50_ms"], "p95_ms": t["p95_ms"],
         "week_cost_usd": s["week_cost_usd"], "mtd_cost_usd": s["mtd_cost_usd"],
         "forecast_month_usd": s["forecast_month_usd"], "budget_usd": s["budget_usd"],
         "balance": b.get("total_balance") if b["status"] == "ok" else b["status"],
