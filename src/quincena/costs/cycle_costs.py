@@ -13,6 +13,7 @@ from typing import Any
 from quincena.core import config, db
 from quincena.core import html as report_html
 from quincena.core.numbers import decimal_text, plain
+from quincena.quality import agreement
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class CycleCosts:
     total: dict[str, Any]
     csv_path: Path | None = None
     html_path: Path | None = None
+    agreement: dict[str, Any] | None = None  # quality.agreement figures (accountants vs the model)
 
     def incomplete(self) -> list[str]:
         """Companies with invoices still pending (a failed or halted group leaves them so)."""
@@ -90,7 +92,7 @@ def compute(cycle_id: str, companies: list[str]) -> CycleCosts:
     total["cache_hit_ratio"] = cache_hit_ratio(total)
     lines = total["memory_lines"] + total["model_lines"]
     total["memory_share_of_lines"] = round(total["memory_lines"] / lines, 4) if lines else 0.0
-    return CycleCosts(cycle_id, rows, keys, total)
+    return CycleCosts(cycle_id, rows, keys, total, agreement=agreement.cycle_figures(cycle_id))
 
 
 def store(costs: CycleCosts) -> None:
@@ -179,6 +181,7 @@ def render_html(costs: CycleCosts) -> str:
             ("Cost per company", company_chart + report_html.table(costs.companies, company_cols)),
             ("Cost per API key", key_chart + report_html.table(costs.keys, key_cols)),
             ("Prompt cache", cache_chart),
+            *([("Accountants' agreement", agreement.agreement_html(costs.agreement))] if costs.agreement else []),
         ],
     )
 

@@ -143,6 +143,11 @@ def render(figures: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) -> s
         ("Peak vs off-peak", _off_peak(figures)),
         ("Advice", _advice(figures)),
     ]
+    agreement = figures.get("agreement")
+    if agreement and agreement.get("cycles"):
+        from quincena.quality.agreement import agreement_html
+
+        sections.append(("Agreement with the accountants", agreement_html(agreement)))
     reconciliation = _reconciliation(figures)
     if reconciliation:
         sections.append(("Reconciliation with DeepSeek's usage export", reconciliation))
