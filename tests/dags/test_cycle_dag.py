@@ -104,6 +104,15 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
         )
         == 0
     )
+    # Every model classification records the model and the prompt version that produced it (issue 16).
+    from quincena.classify.prompt import PROMPT_VERSION
+
+    versions = db.query_text(
+        "SELECT source, model IS NOT NULL AS has_model, prompt_version FROM classifications GROUP BY 1, 2, 3"
+    )
+    assert {(r["source"], r["has_model"], r["prompt_version"]) for r in versions if r["source"] == "model"} == {
+        ("model", True, PROMPT_VERSION)
+    }
     # Nothing counted twice or lost: one ledger row per request the server saw, key by key.
     stats = simulator.stats()
     ledger = {r["key_name"]: r["n"] for r in db.query_text("SELECT key_name, count(*) AS n FROM api_calls GROUP BY 1")}
