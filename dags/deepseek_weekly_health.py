@@ -44,6 +44,8 @@ def _number(title: str, description: str, minimum: float = 0) -> Param:
         "budget_ratio": _number("Alert: forecast / budget above", "default 1.0 (forecast over the budget)"),
         "min_balance_usd": _number("Alert: balance below (USD)", "default 10"),
         "min_runway_days": _number("Alert: balance lasts fewer days than", "at this week's spend, default 7"),
+        "min_agreement": _number("Alert: accountants' agreement below", "share of model proposals kept, default 0.85"),
+        "max_agreement_drop": _number("Alert: agreement drop after a model/prompt change above", "default 0.05"),
         "trend_weeks": Param(None, type=["null", "integer"], minimum=1, maximum=52, title="429 trend: weeks back",
                              description="previous weeks the 429 rate is compared with, default 4"),
         "reconcile": Param(True, type="boolean", title="Reconcile usage exports",

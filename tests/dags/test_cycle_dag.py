@@ -110,6 +110,15 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
         )
         == 0
     )
+    # Every model classification records the model and the prompt version that produced it (issue 16).
+    from quincena.classify.prompt import PROMPT_VERSION
+
+    versions = db.query_text(
+        "SELECT source, model IS NOT NULL AS has_model, prompt_version FROM classifications GROUP BY 1, 2, 3"
+    )
+    assert {(r["source"], r["has_model"], r["prompt_version"]) for r in versions if r["source"] == "model"} == {
+        ("model", True, PROMPT_VERSION)
+    }
     # Nothing counted twice or lost: one completed ledger row per answer the server delivered, key by key,
     # plus at most one in_flight row (the killed worker's attempt, concurrency 1), whose cost is unknown.
     stats = simulator.stats()

@@ -28,7 +28,7 @@ def test_dag_contract(dagbag) -> None:
     assert dag.get_task("weekly_report").upstream_task_ids == {"plan", "reconcile_exports"}
     assert set(dag.params.keys()) == {
         "week", "monthly_budget_usd", "max_429_rate", "max_spread", "budget_ratio", "min_balance_usd",
-        "min_runway_days", "trend_weeks", "reconcile",
+        "min_runway_days", "min_agreement", "max_agreement_drop", "trend_weeks", "reconcile",
     }  # fmt: skip
 
 

@@ -93,6 +93,12 @@ class Verdict:
     source: str  # model | memory
     call_id: str | None = None
     model: str | None = None
+    prompt_version: str | None = None  # the prompt that produced a model verdict
+
+
+# Where a batch's outcome goes: (company_nit, cycle_id, invoices, verdicts, problems, memory threshold)
+# -> (classified, review). The pipeline stores it in the database; the evaluation keeps it in memory.
+Sink = Callable[[str, str, Sequence[Invoice], dict[int, Verdict], dict[int, str], float], tuple[int, int]]
 
 
 @dataclass
@@ -287,6 +293,7 @@ def _classification_row(company_nit: str, cycle_id: str, invoice: Invoice, verdi
         "confidence": round(verdict.confidence, 3),
         "source": verdict.source,
         "model": verdict.model,
+        "prompt_version": verdict.prompt_version,
         "call_id": verdict.call_id,
         "cycle_id": cycle_id,
         "rationale": None,
@@ -355,13 +362,30 @@ def chunks(items: Sequence[Invoice], size: int) -> list[list[Invoice]]:
 
 
 class CompanyClassifier:
-    """Runs the steps above for one company and one cycle with a DeepSeek hook."""
+    """Runs the steps above for one company and one cycle with a DeepSeek hook.
 
-    def __init__(self, company_nit: str, cycle_id: str, hook: Any, settings: Settings) -> None:
+    ``run`` is the pipeline: pending invoices from the database, supplier memory, results stored.
+    ``classify`` is the same path over given invoices; the evaluation harness calls it with memory
+    off, a ``sink`` that keeps results in memory and its own ``purpose`` in the call ledger.
+    """
+
+    def __init__(
+        self,
+        company_nit: str,
+        cycle_id: str,
+        hook: Any,
+        settings: Settings,
+        sink: Sink | None = None,
+        purpose: str = "classify",
+        use_memory: bool = True,
+    ) -> None:
         self.company_nit = company_nit
         self.cycle_id = cycle_id
         self.hook = hook
         self.settings = settings
+        self.sink: Sink = sink or store
+        self.purpose = purpose
+        self.use_memory = use_memory
         self.report = Report(company_nit)
         self._halt = threading.Event()
         self._lock = threading.Lock()
@@ -374,23 +398,29 @@ class CompanyClassifier:
         self.report.pending_at_start = len(pending)
         if progress:
             self._progress = progress
-        remaining = self._apply_memory(pending)
-        first, rest = split_waves(remaining)
-        self._run_wave(first)
-        if rest and not self._halt.is_set():
-            self._run_wave(self._apply_memory(rest))
+        self.classify(pending)
         self.report.still_pending = len(load_pending(self.company_nit, before))
         if self.report.halted:
             raise ClassificationHalted(self.report.halted, retryable=self._retryable)
         return self.report
 
+    def classify(self, invoices: Sequence[Invoice]) -> None:
+        """Memory (when on), then the two waves of batched, validated requests, each batch to the sink."""
+        remaining = self._apply_memory(invoices)
+        first, rest = split_waves(remaining)
+        self._run_wave(first)
+        if rest and not self._halt.is_set():
+            self._run_wave(self._apply_memory(rest))
+
     def _apply_memory(self, invoices: Sequence[Invoice]) -> list[Invoice]:
         """Store invoices memory covers entirely; return the others (memory lines pre-filled)."""
+        if not self.use_memory:
+            return list(invoices)
         verdicts = memory_verdicts(self.company_nit, invoices)
         covered = [inv for inv in invoices if inv.lines and all(ln.line_id in verdicts for ln in inv.lines)]
         self._memory.update(verdicts)
         if covered and not self.settings.dry_run:
-            classified, review = store(
+            classified, review = self.sink(
                 self.company_nit, self.cycle_id, covered, verdicts, {}, self.settings.memory_min_confidence
             )
             self._count(
@@ -429,7 +459,7 @@ class CompanyClassifier:
         memory = {
             ln.line_id: self._memory[ln.line_id] for inv in batch for ln in inv.lines if ln.line_id in self._memory
         }
-        classified, review = store(
+        classified, review = self.sink(
             self.company_nit,
             self.cycle_id,
             batch,
@@ -455,7 +485,7 @@ class CompanyClassifier:
             accepted, problems = validate_answer(to_ask, _parse(result.content), self.settings.min_confidence)
             for item_id, (account, confidence) in accepted.items():
                 verdicts[int(item_id)] = Verdict(
-                    int(item_id), account, confidence, "model", result.call_id, result.model
+                    int(item_id), account, confidence, "model", result.call_id, result.model, prompt.PROMPT_VERSION
                 )
             to_ask = list(problems)
             if not to_ask:
@@ -474,7 +504,7 @@ class CompanyClassifier:
             response_format={"type": "json_object"},
             max_tokens=self.settings.max_tokens,
             temperature=0.0,
-            context={"company_nit": self.company_nit, "cycle_id": self.cycle_id, "purpose": "classify"},
+            context={"company_nit": self.company_nit or None, "cycle_id": self.cycle_id, "purpose": self.purpose},
         )
 
     def _stop(self, message: str, retryable: bool, halt: bool = True) -> None:

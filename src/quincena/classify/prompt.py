@@ -16,6 +16,11 @@ from typing import Any
 
 from quincena.core import puc
 
+# The version of the prompt text below. Change it whenever _INSTRUCTIONS or the message layout
+# changes: every model classification records it, and the evaluation and the agreement figures
+# compare quality per version (tests pin the system prompt's hash to this value).
+PROMPT_VERSION = "p1"
+
 _INSTRUCTIONS = """\
 Eres el auxiliar contable de una firma de contadores en Colombia. Haces la causación de facturas \
 electrónicas de compra (DIAN, UBL 2.1): para cada línea de factura eliges la subcuenta del PUC \

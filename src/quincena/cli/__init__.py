@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "quincena.cli.reconcile",
     "quincena.cli.tax",
     "quincena.cli.export",
+    "quincena.cli.eval",
 )
 
 

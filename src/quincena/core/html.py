@@ -89,7 +89,7 @@ HEADERS = {
     "file": "Archivo",
     "error": "Error",
 }
-_PERCENT_SUFFIXES = ("_ratio", "_share", "rate_429", "_share_of_lines", "share_of_calls")
+_PERCENT_SUFFIXES = ("_ratio", "_share", "rate_429", "_share_of_lines", "share_of_calls", "agreement")
 
 
 def header(column: str) -> str:
@@ -185,3 +185,35 @@ def page(title: str, subtitle: str, sections: Sequence[tuple[str, str]]) -> str:
         f"<title>{esc(title)}</title><style>{_CSS}</style></head>"
         f"<body><h1>{esc(title)}</h1><p class='meta'>{esc(subtitle)}</p>{body}</body></html>"
     )
+
+
+def matrix_chart(title: str, rows: Sequence[str], columns: Sequence[str], counts: dict[tuple[str, str], int]) -> str:
+    """A confusion-style heat map as inline SVG: one cell per (row, column), darker = more of the row;
+    cells where the row and column labels match are green, the others red."""
+    cell, label_w, top = 26, 90, 90
+    width, height = label_w + cell * len(columns) + 10, top + cell * len(rows) + 10
+    parts = [f'<svg role="img" aria-label="{esc(title)}" width="{width}" height="{height}">']
+    parts.append(f'<text x="0" y="14" font-weight="bold">{esc(title)}</text>')
+    for j, column in enumerate(columns):
+        x = label_w + j * cell + cell / 2
+        parts.append(f'<text x="{x:.0f}" y="{top - 6}" transform="rotate(-60 {x:.0f} {top - 6})">{esc(column)}</text>')
+    for i, row in enumerate(rows):
+        y = top + i * cell
+        total = sum(counts.get((row, c), 0) for c in columns) or 1
+        parts.append(f'<text x="0" y="{y + cell * 0.65:.0f}">{esc(row)}</text>')
+        for j, column in enumerate(columns):
+            n = counts.get((row, column), 0)
+            if not n:
+                fill = "#f5f7fa"
+            else:
+                shade = 0.25 + 0.75 * n / total
+                fill = f"rgba(63,145,66,{shade:.2f})" if row == column else f"rgba(214,69,69,{shade:.2f})"
+            x = label_w + j * cell
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}">'
+                f"<title>{esc(row)} → {esc(column)}: {n}</title></rect>"
+            )
+            if n:
+                parts.append(f'<text x="{x + 4}" y="{y + cell * 0.65:.0f}">{n}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

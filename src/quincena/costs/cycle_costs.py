@@ -13,6 +13,7 @@ from typing import Any
 from quincena.core import config, db
 from quincena.core import html as report_html
 from quincena.core.numbers import decimal_text, plain
+from quincena.quality import agreement
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class CycleCosts:
     html_path: Path | None = None
     dry_run: bool = False  # ingest and plan only: no DeepSeek call was made on purpose
     exports: list[dict[str, Any]] = field(default_factory=list)  # files the export step wrote (exports table)
+    agreement: dict[str, Any] | None = None  # quality.agreement figures (accountants vs the model)
 
     def incomplete(self) -> list[str]:
         """Companies with invoices still pending (a failed or halted group leaves them so)."""
@@ -96,7 +98,7 @@ def compute(cycle_id: str, companies: list[str]) -> CycleCosts:
     lines = total["memory_lines"] + total["model_lines"]
     total["memory_share_of_lines"] = round(total["memory_lines"] / lines, 4) if lines else 0.0
     exports = db.query("export_list_cycle", {"cycle_id": cycle_id})
-    return CycleCosts(cycle_id, rows, keys, total, exports=exports)
+    return CycleCosts(cycle_id, rows, keys, total, exports=exports, agreement=agreement.cycle_figures(cycle_id))
 
 
 def store(costs: CycleCosts) -> None:
@@ -197,6 +199,11 @@ def render_html(costs: CycleCosts) -> str:
             ("Costo por clave de API", key_chart + report_html.table(costs.keys, key_cols)),
             ("Caché del prompt", cache_chart),
             ("Exportaciones (archivos para los programas contables)", _exports_html(costs.exports)),
+            *(
+                [("Acuerdo de los contadores con el modelo", agreement.agreement_html(costs.agreement))]
+                if costs.agreement
+                else []
+            ),
         ],
     )
 

@@ -172,6 +172,11 @@ def render(figures: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) -> s
         ("Horas pico vs fuera de pico", _off_peak(figures)),
         ("Recomendaciones", _advice(figures)),
     ]
+    agreement = figures.get("agreement")
+    if agreement and agreement.get("cycles"):
+        from quincena.quality.agreement import agreement_html
+
+        sections.append(("Acuerdo de los contadores con el modelo", agreement_html(agreement)))
     reconciliation = _reconciliation(figures)
     if reconciliation:
         sections.append(("Conciliación con la exportación de uso de DeepSeek", reconciliation))

@@ -72,9 +72,16 @@ def compute(
     }
     figures["advice"] = advice(figures, settings)
     figures["reconciliation"] = dict(reconciliation) if reconciliation else None
+    figures["agreement"] = _agreement(week)
     figures = plain(figures)
     alerts = decide_alerts(signals_from_figures(figures), t)
     return WeeklyHealth(week, figures, alerts)
+
+
+def _agreement(week: Week) -> dict[str, Any]:
+    from quincena.quality import agreement
+
+    return agreement.weekly_figures(week.end)
 
 
 def store(report: WeeklyHealth) -> None:
@@ -122,6 +129,13 @@ def csv_rows(figures: Mapping[str, Any]) -> list[dict[str, Any]]:
         add("spend", company["nit"] or "unattributed", company)
     add("balance", "account", figures["balance"])
     add("off_peak", "week", figures["off_peak"])
+    agreement = figures.get("agreement") or {}
+    for cycle in agreement.get("trend", []):
+        add("agreement", cycle["cycle_id"], cycle)
+    for company in agreement.get("companies", []):
+        add("agreement", f"{company['cycle_id']} {company['nit']}", company)
+    for version in agreement.get("versions", []):
+        add("agreement_version", f"{version['model']} / {version['prompt_version']}", version)
     for i, item in enumerate(figures["advice"], 1):
         rows.append({"section": "advice", "member": item["topic"], "figure": str(i), "value": item["text"]})
     return rows

@@ -23,11 +23,16 @@ class Signals:
     balance_usd: Decimal | None = None  # None: unavailable or not in USD
     balance_available: bool | None = None  # DeepSeek's is_available
     runway_days: Decimal | None = None  # None: nothing spent, the balance lasts indefinitely
+    # Agreement of the latest reviewed cycle: (subject "firm" or a NIT, kept, reviewed, cycle).
+    agreement: tuple[tuple[str, int, int, str], ...] = ()
+    # Model x prompt versions in order of first use: (label, kept, reviewed).
+    agreement_versions: tuple[tuple[str, int, int], ...] = ()
+    agreement_min_lines: int = 20  # fewer reviewed lines than this: too few to judge
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # rate_429 | spread | budget | low_balance
+    kind: str  # rate_429 | spread | budget | low_balance | agreement | agreement_drop
     subject: str  # "account", a key name, "firm" or a company NIT
     value: str
     threshold: str
@@ -78,6 +83,39 @@ def decide_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
             if ratio > thresholds.budget_ratio:
                 alerts.append(_budget_alert(nit, forecast, budget, ratio, thresholds))
     alerts.extend(_balance_alerts(signals, thresholds))
+    alerts.extend(_agreement_alerts(signals, thresholds))
+    return alerts
+
+
+def _agreement_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
+    """Agreement below the minimum (firm, or a company with enough reviewed lines), and a fall after
+    a model or prompt change larger than the allowed drop."""
+    alerts: list[Alert] = []
+    for subject, kept, reviewed, cycle in signals.agreement:
+        if not reviewed or (subject != "firm" and reviewed < signals.agreement_min_lines):
+            continue
+        share = Decimal(kept) / Decimal(reviewed)
+        if share < thresholds.min_agreement:
+            who = "the firm" if subject == "firm" else f"company {subject}"
+            alerts.append(
+                Alert(
+                    "agreement", subject, pct(share), pct(thresholds.min_agreement),
+                    f"{who}, cycle {cycle}: accountants kept {kept} of {reviewed} model proposals ({pct(share)}), "
+                    f"below {pct(thresholds.min_agreement)}: look at the most corrected accounts",
+                )
+            )  # fmt: skip
+    judged = [v for v in signals.agreement_versions if v[2] >= signals.agreement_min_lines]
+    if len(judged) >= 2:
+        (before, kept0, n0), (after, kept1, n1) = judged[-2], judged[-1]
+        drop = Decimal(kept0) / Decimal(n0) - Decimal(kept1) / Decimal(n1)
+        if drop > thresholds.max_agreement_drop:
+            alerts.append(
+                Alert(
+                    "agreement_drop", after, pct(drop), pct(thresholds.max_agreement_drop),
+                    f"agreement fell {pct(drop)} from {before} ({kept0}/{n0}) to {after} ({kept1}/{n1}): "
+                    "the model or prompt change made classification worse; run quincena eval on both",
+                )
+            )  # fmt: skip
     return alerts
 
 
@@ -137,7 +175,28 @@ def signals_from_figures(figures: Mapping[str, Any]) -> Signals:
         balance_usd=_dec(balance.get("total_balance")) if balance.get("currency") == "USD" else None,
         balance_available=balance.get("is_available"),
         runway_days=_dec(balance.get("runway_days")),
+        **_agreement_signals(figures.get("agreement")),
     )
+
+
+def _agreement_signals(agreement: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not agreement or not agreement.get("latest_cycle"):
+        return {}
+    cycle = agreement["latest_cycle"]
+    latest = agreement["latest"]
+    subjects = [("firm", int(latest["kept"]), int(latest["reviewed"]), cycle)]
+    subjects += [
+        (c["nit"], int(c["kept"]), int(c["reviewed"]), cycle) for c in agreement["companies"] if c["cycle_id"] == cycle
+    ]
+    versions = tuple(
+        (f"{v['model']} / prompt {v['prompt_version']}", int(v["kept"]), int(v["reviewed"]))
+        for v in agreement["versions"]
+    )
+    return {
+        "agreement": tuple(subjects),
+        "agreement_versions": versions,
+        "agreement_min_lines": int(agreement.get("min_lines", 20)),
+    }
 
 
 def _dec(value: Any) -> Decimal | None:

@@ -24,6 +24,9 @@ class Thresholds:
     # Advice only (never alerts): below this 429 rate the shared limit is not what slows cycles.
     low_429_rate: Decimal = Decimal("0.005")
     raise_pool_min_p50_ms: Decimal = Decimal("2000")
+    # Accountants' agreement with the model (quality.agreement): the share of proposals kept.
+    min_agreement: Decimal = Decimal("0.85")  # the latest reviewed cycle, firm-wide or per company
+    max_agreement_drop: Decimal = Decimal("0.05")  # latest model/prompt version vs the previous one
 
     def to_dict(self) -> dict[str, str]:
         return {name: str(value) for name, value in asdict(self).items()}
