@@ -19,7 +19,11 @@ def test_a_manual_run_without_an_interval_processes_the_last_closed_quincena(cle
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"cycle": "2026-13-Q1"}, "month"), ({"companies": ["123"]}, "not active"), ({"invoices_per_request": 0}, "")],
+    [
+        ({"cycle": "2026-13-Q1"}, "month"),
+        ({"companies": ["123"]}, "not active"),
+        ({"invoices_per_request": 0}, "at least 1"),
+    ],
 )
 def test_a_bad_request_is_a_plan_error(clean_db, params: dict, message: str) -> None:
     companies.upsert([Company("900373115", 3, "Ferretería El Tornillo S.A.S.")])
