@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
-from quincena.core import puc
+from quincena.core import numbers, puc
 
 REQUIRED = ("supplier_nit", "supplier_name", "description", "amount", "tax_percent", "expected_account")
 DOC_TYPES = ("invoice", "credit_note", "debit_note")
@@ -96,9 +96,6 @@ def _parse(row: dict[str, str | None], line_no: int) -> GoldLine:
 
 def _decimal(text: str, column: str) -> Decimal:
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{column} {text!r} is not a number (dot for decimals, no thousands separator)") from None
-    if not number.is_finite() or number < 0:
-        raise ValueError(f"{column} {text!r} must be a non-negative number")
-    return number
+        return numbers.non_negative_decimal(text)
+    except numbers.NumberError as exc:
+        raise ValueError(f"{column}: {exc} (dot for decimals, no thousands separator)") from None
