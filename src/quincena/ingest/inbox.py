@@ -9,10 +9,8 @@ with the first copy's verdict, also without parsing; a CUFE already stored makes
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,22 +19,19 @@ from typing import Any
 
 import psycopg
 
-from quincena.books.withholdings.engine import PERSON_TYPES
 from quincena.core import config, db, periods
 from quincena.core.nit import InvalidNit, parse_nit
-from quincena.ingest import checks
+from quincena.ingest import checks, records, walk
 from quincena.ingest.dian import (
     DianDocument,
     RejectedDocument,
     XmlPayload,
-    document_to_dict,
     parse_payloads,
     read_payloads,
 )
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = (".xml", ".zip")
 _CHUNK = 1024 * 1024
 
 
@@ -127,7 +122,7 @@ def ingest_company(company_nit: str, inbox_root: Path | None = None, cycle_id: s
         seen = _Seen(set(), {})
         for row in db.query("ingest_known_hashes", {"company_nit": nit}, conn):
             seen.remember(row["sha256"], row["path"], row["outcome"], row["reason_code"], row["reason"])
-        for path in _inbox_files(root / nit):
+        for path in walk.inbox_files(root / nit):
             report.files_seen += 1
             _ingest_path(path, root, nit, seen, conn, report)
     finally:
@@ -158,76 +153,13 @@ def _require_company(nit: str, conn) -> None:
         raise UnknownCompany(f"company {nit} is not registered; import it with `quincena companies import`")
 
 
-@dataclass(frozen=True)
-class _Entry:
-    """A candidate file of the inbox, or what makes it unopenable (never opened then)."""
-
-    path: Path
-    problem: tuple[str, str] | None = None  # (reason code, reason)
-
-
-def _inbox_files(directory: Path) -> list[_Entry]:
-    """Candidate files under the company's inbox, in a stable order (case-insensitive extensions).
-
-    An explicit walk (no recursion, no following of directory links, so any depth and no loops). A
-    FIFO, device or dangling link named like a document is returned with its problem and never
-    opened (opening a FIFO blocks forever); a link to a file outside the inbox is refused.
-    """
-    if not directory.is_dir():
-        log.info("inbox %s does not exist: nothing to ingest", directory)
-        return []
-    inside = directory.resolve()
-    found: list[_Entry] = []
-    stack = [directory]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as entries:
-                listed = list(entries)
-        except OSError as exc:
-            log.warning("cannot list %s: %s", safe_name(str(directory)), exc)
-            continue
-        for entry in listed:
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(Path(entry.path))
-            elif Path(entry.name).suffix.lower() in EXTENSIONS:
-                found.append(_classify_entry(entry, inside))
-    return sorted(found, key=lambda e: os.fsencode(e.path.relative_to(directory)))
-
-
-def _classify_entry(entry: os.DirEntry, inside: Path) -> _Entry:
-    path = Path(entry.path)
-    if entry.is_symlink():
-        target = path.resolve()
-        if not target.exists():
-            return _Entry(path, ("not_a_file", "a symbolic link to nothing (dangling link)"))
-        if not target.is_relative_to(inside):
-            return _Entry(path, ("unsafe_path", "a symbolic link leading outside the company's inbox"))
-    try:
-        regular = stat.S_ISREG(path.stat().st_mode)
-    except OSError as exc:
-        return _Entry(path, ("not_a_file", f"cannot be examined: {exc.strerror or exc}"))
-    if not regular:
-        return _Entry(path, ("not_a_file", "not a regular file (a FIFO, device or socket named like a document)"))
-    return _Entry(path)
-
-
-def safe_name(name: str) -> str:
-    """A file name as text we can store and log: undecodable bytes (e.g. a Latin-1 name from a Windows
-    share) are read as Windows-1252, and any byte still unreadable is written as \\xNN."""
-    raw = os.fsencode(name)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="backslashreplace")
-
-
-def _ingest_path(entry: _Entry, root: Path, nit: str, seen: _Seen, conn, report: IngestReport) -> None:
+def _ingest_path(entry: walk.Entry, root: Path, nit: str, seen: _Seen, conn, report: IngestReport) -> None:
     path = entry.path
     try:
         file = _identify(entry, root, report.cycle_id)
     except OSError as exc:
         report.unreadable += 1
-        log.warning("cannot read %s: %s", safe_name(str(path)), exc)
+        log.warning("cannot read %s: %s", walk.safe_name(str(path)), exc)
         return
     if (file.sha256, file.relative) in seen.files:
         report.skipped += 1
@@ -287,9 +219,9 @@ def _record_copy(file: _File, nit: str, seen: _Seen, conn, report: IngestReport)
         report.skipped += 1
 
 
-def _identify(entry: _Entry, root: Path, cycle_id: str | None) -> _File:
+def _identify(entry: walk.Entry, root: Path, cycle_id: str | None) -> _File:
     path = entry.path
-    relative = safe_name(path.relative_to(root).as_posix())
+    relative = walk.safe_name(path.relative_to(root).as_posix())
     if entry.problem is not None:  # never opened: identified by what it is and where
         digest = hashlib.sha256(b"quincena-unopened\0" + entry.problem[0].encode() + b"\0" + os.fsencode(relative))
         return _File(path=path, relative=relative, size=0, sha256=digest.hexdigest(), cycle_id=cycle_id)
@@ -411,8 +343,8 @@ def _store_in(cur, file: _File, nit: str, parsed) -> _Stored | None:
     today = datetime.now(config.TZ).date()
     for payload, doc in parsed:
         reasons = checks.review_reasons(doc, today, config.max_lines_per_invoice())
-        content = _content_hash(doc)
-        invoice_id = _insert_invoice(cur, doc, nit, file_id, payload.name, content, reasons)
+        content = records.content_hash(doc)
+        invoice_id = records.insert_invoice(cur, doc, nit, file_id, payload.name, content, reasons)
         if invoice_id is None:
             conflict = _conflict(cur, doc, nit, content, file.relative)
             if conflict:
@@ -422,9 +354,7 @@ def _store_in(cur, file: _File, nit: str, parsed) -> _Stored | None:
         stored.in_review += bool(reasons)
         stored.lines += len(doc.lines)
         stored.cycles[periods.cycle_id_for(doc.issue_date)] += 1
-        db.execute_many("ingest_invoice_line_insert", _line_rows(doc, invoice_id), cur)
-        db.execute_many("ingest_invoice_tax_insert", _tax_rows(doc, invoice_id), cur)
-        cur.execute(db.load_sql("tax_supplier_learn"), _supplier_row(doc))
+        records.insert_details(cur, doc, invoice_id)
     if not stored.added:
         _set_duplicate_outcome(cur, file_id, parsed, stored.conflicts)
     return stored
@@ -444,14 +374,6 @@ def _set_duplicate_outcome(cur, file_id: int, parsed, conflicts: list[str]) -> N
     )
 
 
-def _content_hash(doc: DianDocument) -> str:
-    """What the document says, whatever envelope carried it (bare or inside an AttachedDocument)."""
-    content = document_to_dict(doc)
-    for envelope_only in ("envelope", "dian_response_code"):
-        content.pop(envelope_only, None)
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-
-
 def _conflict(cur, doc: DianDocument, nit: str, content: str, relative: str) -> str | None:
     """When the stored copy of this CUFE says something else, flag it for review and say which files."""
     cur.execute(db.load_sql("ingest_invoice_existing"), {"company_nit": nit, "cufe": doc.cufe})
@@ -465,100 +387,6 @@ def _conflict(cur, doc: DianDocument, nit: str, content: str, relative: str) -> 
     cur.execute(db.load_sql("ingest_invoice_flag_conflict"), {"invoice_id": existing["id"], "reason": reason})
     log.warning("CUFE of %s in %s conflicts with %s", doc.number, relative, existing["source_file"])
     return f"{doc.number} (stored from {existing['source_file']})"
-
-
-def _insert_invoice(
-    cur, doc: DianDocument, nit: str, file_id: int, source: str, content: str, reasons: list[str]
-) -> int | None:
-    t = doc.totals
-    cur.execute(
-        db.load_sql("ingest_invoice_insert"),
-        {
-            "company_nit": nit,
-            "cufe": doc.cufe,
-            "doc_type": doc.doc_type,
-            "number": doc.number,
-            "invoice_type_code": doc.invoice_type_code,
-            "issue_date": doc.issue_date,
-            "due_date": doc.due_date,
-            "currency": doc.currency,
-            "exchange_rate": doc.exchange_rate,
-            "supplier_nit": doc.supplier.nit,
-            "supplier_dv": doc.supplier.dv,
-            "supplier_name": doc.supplier.name,
-            "customer_nit": doc.customer.nit,
-            "line_extension_amount": t.line_extension,
-            "tax_exclusive_amount": t.tax_exclusive,
-            "tax_inclusive_amount": t.tax_inclusive,
-            "allowance_total_amount": t.allowance_total,
-            "charge_total_amount": t.charge_total,
-            "prepaid_amount": t.prepaid,
-            "payable_amount": t.payable,
-            "billing_reference": doc.billing_reference,
-            "cycle_id": periods.cycle_id_for(doc.issue_date),
-            "source_file_id": file_id,
-            "source_file": source,
-            "content_sha256": content,
-            "status": "review" if reasons else "pending",
-            "status_reason": "; ".join(reasons)[:2000] or None,
-        },
-    )
-    row = cur.fetchone()
-    return None if row is None else row["id"]
-
-
-def _supplier_row(doc: DianDocument) -> dict[str, Any]:
-    """What the document says about its supplier's tax profile (person type, RUT responsibilities, city)."""
-    supplier = doc.supplier
-    return {
-        "nit": supplier.nit,
-        "name": supplier.name,
-        "person_type": PERSON_TYPES.get(supplier.person_type_code or ""),
-        "responsibilities": list(supplier.tax_level_codes),
-        "city_code": supplier.city_code,
-        "seen_on": doc.issue_date,
-    }
-
-
-def _line_rows(doc: DianDocument, invoice_id: int) -> list[dict[str, Any]]:
-    rows, seen = [], set()
-    for position, line in enumerate(doc.lines, start=1):
-        line_no = line.line_no if line.line_no not in seen else 100_000 + position  # repeated cbc:ID
-        seen.add(line_no)
-        rows.append(
-            {
-                "invoice_id": invoice_id,
-                "line_no": line_no,
-                "description": line.description,
-                "item_code": line.item_code,
-                "quantity": line.quantity,
-                "unit_code": line.unit_code,
-                "unit_price": line.unit_price,
-                "line_total": line.line_total,
-                "tax_amount": line.tax_amount,
-                "tax_percent": line.tax_percent,
-            }
-        )
-    return rows
-
-
-def _tax_rows(doc: DianDocument, invoice_id: int) -> list[dict[str, Any]]:
-    rows = []
-    for kind, amounts in (("tax", doc.taxes), ("withholding", doc.withholdings)):
-        for seq, tax in enumerate(amounts, start=1):
-            rows.append(
-                {
-                    "invoice_id": invoice_id,
-                    "kind": kind,
-                    "seq": seq,
-                    "scheme_id": tax.scheme_id,
-                    "scheme_name": tax.scheme_name,
-                    "taxable_amount": tax.taxable_amount,
-                    "amount": tax.amount,
-                    "percent": tax.percent,
-                }
-            )
-    return rows
 
 
 def ingest_companies(nits: list[str] | None = None, inbox_root: Path | None = None) -> list[IngestReport]:
