@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "quincena.cli.ingest",
     "quincena.cli.reconcile",
     "quincena.cli.tax",
+    "quincena.cli.review",
 )
 
 

@@ -90,7 +90,10 @@ def export_csv(cycle_id: str, out: Path, company_nit: str | None = None) -> int:
 
 
 def _read(path: Path) -> list[tuple[int, dict[str, str]]]:
-    text = Path(path).read_bytes().decode("utf-8-sig")
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SpreadsheetError(["el archivo no está en UTF-8: guárdelo como «CSV UTF-8»"]) from None
     first = text.splitlines()[0] if text else ""
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
