@@ -21,6 +21,10 @@ from tests.fixtures.airflow import task_states
 from tests.helpers import count as _count
 from tests.helpers import wait_for as _wait_for
 
+# dag.test() would wait for ever on the approval step (a human-in-the-loop task): these runs mark it done
+# without an answer, so apply_approval records nothing and skips. Approval itself: tests/review/test_approval_e2e.py.
+NO_APPROVAL = r"company\.approval"
+
 CYCLE = "2026-11-Q1"
 KEYS = {f"demo-key-{i}": f"sk-e2e-secret-{i}-{'x' * 24}" for i in range(1, 6)}
 REQUESTS_PER_TASK = int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
@@ -78,10 +82,16 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
 
     simulator.configure(rate_429=0.3, latency_ms=5)  # a 429 storm for the whole run
     dag = dagbag.get_dag("quincena_cycle")
-    run = dag.test(logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"), run_conf={"cycle": CYCLE})
+    run = dag.test(
+        logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"),
+        run_conf={"cycle": CYCLE},
+        mark_success_pattern=NO_APPROVAL,
+    )
     states = task_states(run)
     assert str(run.state) == "success", states
     assert states["company.classify"] == ["success"] * 3
+    assert states["company.apply_approval"] == ["skipped"] * 3  # no answer, nothing recorded, nothing follows
+    assert _count("SELECT count(*) AS n FROM company_approvals") == 0
 
     # Every invoice classified or in review; every inbox file accounted for.
     assert _count("SELECT count(*) AS n FROM invoices WHERE status NOT IN ('classified', 'review')") == 0
@@ -136,7 +146,9 @@ def test_dry_run_plans_without_calls(clean_db, dagbag, deepseek_connection) -> N
     sample.generate(companies=2, invoices=10, inbox=config.inbox_dir(), seed=11, period=CYCLE)
     before = sum(simulator.stats()["requests_per_key"].values())
     run = dagbag.get_dag("quincena_cycle").test(
-        logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"), run_conf={"cycle": CYCLE, "dry_run": True}
+        logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"),
+        run_conf={"cycle": CYCLE, "dry_run": True},
+        mark_success_pattern=NO_APPROVAL,
     )
     # Ingested and planned; nothing classified, nothing spent; a dry run is not a failure.
     assert str(run.state) == "success", task_states(run)
@@ -170,6 +182,7 @@ def test_an_unknown_company_fails_the_run_at_once_and_labels_name_the_companies(
     bad = dag.test(
         logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"),
         run_conf={"cycle": CYCLE, "companies": ["123456789"]},
+        mark_success_pattern=NO_APPROVAL,
     )
     states = task_states(bad)
     assert str(bad.state) == "failed"
@@ -182,6 +195,7 @@ def test_an_unknown_company_fails_the_run_at_once_and_labels_name_the_companies(
     good = dag.test(
         logical_date=pendulum.datetime(2026, 11, 16, tz="America/Bogota"),
         run_conf={"cycle": CYCLE, "dry_run": True, "companies": []},  # dag.test keeps the last conf's keys
+        mark_success_pattern=NO_APPROVAL,
     )
     assert str(good.state) == "success", task_states(good)
     name = db.query_text("SELECT nit, name FROM companies")[0]

@@ -37,13 +37,20 @@ STATUS_ES = {"review": "en revisión", "classified": "clasificada", "pending": "
 SOURCE_ES = {"model": "modelo", "memory": "memoria", "accountant": "contador"}
 ACTION_ES = {"kept": "confirmó", "changed": "cambió", "filled": "asignó", "approved_invoice": "aprobó la factura"}
 
-app = FastAPI(title="Revisión de la quincena", docs_url=None, redoc_url=None, openapi_url=None)
-User = Annotated[Any, Depends(get_user)]
 
-
-@app.on_event("startup")
 def _database() -> None:
+    """The firm's database (connection quincena_db); a mounted app gets no start-up event of its own."""
     db.ensure_configured()
+
+
+app = FastAPI(
+    title="Revisión de la quincena",
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+    dependencies=[Depends(_database)],
+)
+User = Annotated[Any, Depends(get_user)]
 
 
 # --- helpers --------------------------------------------------------------------------------------
