@@ -203,6 +203,6 @@ def test_an_unknown_company_fails_the_run_at_once_and_labels_name_the_companies(
         labels = {
             ti.task_id: ti.rendered_map_index
             for ti in session.query(TaskInstance).filter_by(run_id=good.run_id)
-            if ti.task_id.startswith("company.")
+            if ti.task_id.startswith("company.") and ti.task_id != "company.approval"  # marked done, never ran
         }
     assert labels and all(label == f"{name['nit']} {name['name']}" for label in labels.values()), labels

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,8 @@ class CycleCosts:
     total: dict[str, Any]
     csv_path: Path | None = None
     html_path: Path | None = None
+    worklist: list[dict[str, Any]] = field(default_factory=list)  # invoices still in review, with reasons
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # quarantined inbox files, with reasons
 
     def incomplete(self) -> list[str]:
         """Companies with invoices still pending (a failed or halted group leaves them so)."""
@@ -90,7 +92,9 @@ def compute(cycle_id: str, companies: list[str]) -> CycleCosts:
     total["cache_hit_ratio"] = cache_hit_ratio(total)
     lines = total["memory_lines"] + total["model_lines"]
     total["memory_share_of_lines"] = round(total["memory_lines"] / lines, 4) if lines else 0.0
-    return CycleCosts(cycle_id, rows, keys, total)
+    worklist = db.query("review_worklist_cycle", {"cycle_id": cycle_id, "companies": companies})
+    quarantined = db.query("review_quarantined_companies", {"companies": companies})
+    return CycleCosts(cycle_id, rows, keys, total, worklist=worklist, quarantined=quarantined)
 
 
 def store(costs: CycleCosts) -> None:
@@ -179,8 +183,29 @@ def render_html(costs: CycleCosts) -> str:
             ("Cost per company", company_chart + report_html.table(costs.companies, company_cols)),
             ("Cost per API key", key_chart + report_html.table(costs.keys, key_cols)),
             ("Prompt cache", cache_chart),
+            (f"Facturas por revisar ({len(costs.worklist)})", _worklist_table(costs.worklist)),
+            (f"Archivos en cuarentena ({len(costs.quarantined)})", _quarantine_table(costs.quarantined)),
         ],
     )
+
+
+def _worklist_table(rows: list[dict[str, Any]]) -> str:
+    """The review worklist, labelled in Spanish for the accountants."""
+    shown = [
+        {
+            "Empresa": f"{r['company_nit']} {r['company_name']}", "Factura": r["number"], "Fecha": r["issue_date"],
+            "Proveedor": f"{r['supplier_nit']} {r['supplier_name']}", "Total": r["tax_inclusive_amount"],
+            "Motivo": r["status_reason"],
+        }
+        for r in rows
+    ]  # fmt: skip
+    return report_html.table(shown) if shown else "<p class='ok'>Nada por revisar.</p>"
+
+
+def _quarantine_table(rows: list[dict[str, Any]]) -> str:
+    shown = [{"Empresa": r["company_nit"], "Archivo": r["path"], "Código": r["reason_code"], "Motivo": r["reason"]}
+             for r in rows]  # fmt: skip
+    return report_html.table(shown) if shown else "<p class='ok'>Ningún archivo en cuarentena.</p>"
 
 
 def aggregate_cycle(cycle_id: str, companies: list[str], out_dir: Path | None = None) -> CycleCosts:
