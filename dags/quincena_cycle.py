@@ -121,7 +121,7 @@ def quincena_cycle():
             return result
 
         summary = summarize(target, store_entries(target, classify(target, ingest(target))))
-        approval_step = CompanyApprovalOperator(task_id="approval", map_index_template=COMPANY_LABEL)
+        approval_step = CompanyApprovalOperator(task_id="approval", map_index_template=COMPANY_LABEL, retries=0)
         summary >> approval_step
         apply_approval(target, approval_step.output)
 

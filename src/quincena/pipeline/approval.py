@@ -82,11 +82,17 @@ class CompanyApprovalOperator(HITLOperator):
         default = APPROVE if config.approval_default() == "approve" else REJECT
         self.defaults = [default] if hours else None  # without a timeout nothing would ever apply them
 
-    def execute(self, context: Any) -> Any:
+    @staticmethod
+    def _summary(context: Any) -> dict[str, Any]:
+        """The company's figures (its summarize task), and the grid's label set from them."""
         ti = context["ti"]
         summary = ti.xcom_pull(task_ids=SUMMARY_TASK, map_indexes=ti.map_index)
+        context["company_label"] = f"{summary['company_nit']} {summary.get('company_name', '')}".strip()
+        return summary
+
+    def execute(self, context: Any) -> Any:
+        summary = self._summary(context)
         name = summary.get("company_name", "")
-        context["company_label"] = f"{summary['company_nit']} {name}".strip()
         answer = auto_answer(summary, config.approval_auto_when_clean())
         if answer is not None:
             log.info("company %s: nothing in review, approved automatically", summary["company_nit"])
@@ -94,6 +100,10 @@ class CompanyApprovalOperator(HITLOperator):
         self.configure()
         self.subject, self.body = request_text(summary, name)
         return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        self._summary(context)  # the resumed task renders its label again
+        return super().execute_complete(context, event)
 
 
 def decision_of(answer: dict[str, Any] | None) -> tuple[str, str, str | None] | None:
