@@ -92,3 +92,9 @@ def test_the_accountant_corrects_and_approves_through_the_pages(browser, first_c
         f"/review/ciclo/{CYCLE_1}/empresa/900000001/factura/{invoice['id']}", data=fields, follow_redirects=False
     )
     assert other.status_code == 303 and "no%20es%20de%20la%20empresa" in other.headers["location"]
+
+
+def test_review_reasons_are_split_per_line_only() -> None:
+    assert worklist.reasons("item 1: confidence 0.35; item 2: missing") == ["item 1: confidence 0.35", "item 2: missing"]
+    one = "withholdings stated in the XML differ (computed used): retefuente: XML 1, computed 2; reteica: XML 3, computed 0"
+    assert worklist.reasons(one) == [one]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from quincena.core import db, puc
+
+_REASONS = re.compile(r";\s*(?=item \d+:)")
 
 
 def cycles() -> list[dict[str, Any]]:
@@ -30,8 +33,13 @@ def invoices(
     for row in rows:
         row["lines"] = row["lines"] or []
         row["history"] = row["history"] or []
-        row["reasons"] = [r.strip() for r in (row["status_reason"] or "").split(";") if r.strip()]
+        row["reasons"] = reasons(row["status_reason"])
     return rows
+
+
+def reasons(status_reason: str | None) -> list[str]:
+    """The separate reasons of a review (the classifier joins one per line with "; ", each "item N: ...")."""
+    return [r.strip() for r in _REASONS.split(status_reason or "") if r.strip()]
 
 
 def invoice(company_nit: str, cycle_id: str, invoice_id: int) -> dict[str, Any] | None:
