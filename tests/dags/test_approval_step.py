@@ -73,13 +73,20 @@ def test_the_answer_is_recorded(clean_db) -> None:
 
 
 def test_a_company_with_nothing_in_review_is_approved_automatically(
-    clean_db, dagbag, deepseek_conn, monkeypatch
+    clean_db, airflow_home, deepseek_conn, monkeypatch
 ) -> None:
     deepseek_conn()
     monkeypatch.setenv("QUINCENA_APPROVAL_AUTO_WHEN_CLEAN", "true")
     companies.upsert([Company("900373115", 3, "Ferretería El Tornillo S.A.S.")])
     (config.inbox_dir() / "900373115").mkdir(parents=True, exist_ok=True)  # an empty quincena
-    run = dagbag.get_dag("quincena_cycle").test(
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.fixtures.airflow import REPO
+
+    # A DAG object of its own: dag.test() keeps a run's conf in the DAG's params, and the session's
+    # dagbag is shared with the other end-to-end tests.
+    dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("quincena_cycle")
+    run = dag.test(
         logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"),
         run_conf={"cycle": CYCLE, "companies": ["900373115"], "dry_run": False},
     )

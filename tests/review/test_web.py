@@ -15,10 +15,23 @@ from tests.review.conftest import CYCLE_1
 
 @pytest.fixture(scope="module")
 def airflow_app(airflow_home):
+    import os
+    import secrets
+
     from airflow.api_fastapi.app import create_app
 
-    with TestClient(create_app(), base_url="http://airflow.test") as client:
-        yield client
+    # The api-server signs its JWTs with [api_auth] jwt_secret (generated into airflow.cfg by `airflow
+    # api-server`); this in-process app gets one of its own for the module.
+    previous = os.environ.get("AIRFLOW__API_AUTH__JWT_SECRET")
+    os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_urlsafe(32)
+    try:
+        with TestClient(create_app(), base_url="http://airflow.test") as client:
+            yield client
+    finally:
+        if previous is None:
+            os.environ.pop("AIRFLOW__API_AUTH__JWT_SECRET", None)
+        else:
+            os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = previous
 
 
 def _token(name: str = "ana") -> str:
@@ -84,6 +97,14 @@ def test_the_accountant_corrects_and_approves_through_the_pages(browser, first_c
     audit = db.query_text("SELECT action, changed_by FROM classification_history WHERE invoice_id = %s ORDER BY id",
                           (invoice["id"],))  # fmt: skip
     assert audit[0] == {"action": "filled", "changed_by": "ana"} and audit[-1]["action"] == "approved_invoice"
+
+    from quincena.pipeline import approval
+
+    approval.record({"company_nit": nit, "cycle_id": CYCLE_1},
+                    {"chosen_options": ["Rechazar"], "params_input": {"comentario": "faltan <soportes>"},
+                     "responded_by_user": {"id": "2", "name": "luis & ana"}}, "run-1")  # fmt: skip
+    overview = browser.get(f"/review/ciclo/{CYCLE_1}").text
+    assert "rechazada por luis &amp; ana: «faltan &lt;soportes&gt;»" in overview  # escaped once, shown as typed
 
     shown = browser.get(url)
     assert "Historial de cambios" in shown.text and "ana asignó" in shown.text and "Reclasificar" in shown.text

@@ -142,7 +142,7 @@ def cycle_page(request: Request, cycle_id: str, user: User) -> HTMLResponse:
     for c in worklist.companies(cycle_id):
         decision = {"approved": "aprobada", "rejected": "rechazada"}.get(c["decision"] or "", "pendiente")
         if c["decision"]:
-            decision += f" por {esc(c['decided_by'])}" + (f": «{esc(c['comment'])}»" if c["comment"] else "")
+            decision += f" por {c['decided_by']}" + (f": «{c['comment']}»" if c["comment"] else "")
         link = f"<a href='{base}/ciclo/{esc(cycle_id)}/empresa/{esc(c['nit'])}'>{esc(c['nit'])} {esc(c['name'])}</a>"
         rows.append([link, esc(c["invoices"]), esc(c["review"]), esc(c["classified"]),
                      esc(c["quarantined_files"]), esc(decision)])  # fmt: skip
