@@ -107,6 +107,8 @@ def approve_open_requests(api: AirflowApi, run_id: str, comment: str) -> int:
     answered = 0
     for detail in found.json()["hitl_details"]:
         ti = detail["task_instance"]
+        if ti["state"] != "awaiting_input":  # not parked yet: answer at the next poll, not inside that window
+            continue
         path = f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/{ti['map_index']}/hitlDetails"
         answer = {"chosen_options": [APPROVE], "params_input": {COMMENT: comment}}
         response = api.request("PATCH", path, json=answer)
