@@ -1,5 +1,8 @@
 """quincena_cycle: every quincena, ingest, classify and cost each company's DIAN invoices.
 
+Each company's group ends with the accountant's approval (a human-in-the-loop request, see
+quincena.pipeline.approval) and apply_approval, which records it.
+
 Runs are quincenas: data intervals [1st, 16th) and [16th, 1st of next month), Bogotá time,
 starting when the interval closes. Only wiring here; the logic lives in quincena.pipeline.cycle.
 """
@@ -12,6 +15,7 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
 
 from quincena.core import config
+from quincena.pipeline.approval import CompanyApprovalOperator
 
 # The grid names each mapped company task "NIT name" instead of 0..N (set by each step from its target).
 COMPANY_LABEL = "{{ company_label }}"
@@ -106,12 +110,26 @@ def quincena_cycle():
             return cycle.summarize(target)
 
         @task(map_index_template=COMPANY_LABEL)
-        def export(target: dict, summary: dict) -> dict:
+        def apply_approval(target: dict, answer: dict | None) -> dict:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from quincena.pipeline import approval
+
+            result = approval.record(target, answer, get_current_context()["run_id"])
+            if result["decision"] != "approved":  # what follows (posting, export) is for approved companies only
+                raise AirflowSkipException(f"company {target['company_nit']}: {result['decision'] or 'no decision'}")
+            return result
+
+        @task(map_index_template=COMPANY_LABEL)
+        def export(target: dict, approved: dict) -> dict:
             from quincena.pipeline import export as step
 
             return step.export_company(target)
 
-        export(target, summarize(target, store_entries(target, classify(target, ingest(target)))))
+        summary = summarize(target, store_entries(target, classify(target, ingest(target))))
+        approval_step = CompanyApprovalOperator(task_id="approval", map_index_template=COMPANY_LABEL, retries=0)
+        summary >> approval_step
+        export(target, apply_approval(target, approval_step.output))
 
     @task(trigger_rule="all_done")
     def aggregate_costs(cycle_plan: dict | None) -> dict:

@@ -18,7 +18,7 @@ WITH inv AS (
     GROUP BY company_nit
 ), q AS (
     SELECT company_nit, count(*) AS quarantined_files
-    FROM ingested_files WHERE outcome = 'quarantined' AND cycle_id = %(cycle_id)s
+    FROM ingested_files WHERE outcome = 'quarantined' AND (cycle_id = %(cycle_id)s OR cycle_id IS NULL)
     GROUP BY company_nit
 ), calls AS (
     SELECT company_nit,

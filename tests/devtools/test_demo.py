@@ -24,6 +24,8 @@ import psycopg
 import pytest
 import requests
 
+from quincena.devtools.demo.airflow_api import AirflowApi, approve_open_requests
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,9 +101,13 @@ def _pgid(pid: int) -> int | None:
         return None
 
 
-def airflow_token(base: str, local: Path) -> str:
+def admin_password(local: Path) -> str:
     password_file = local / "airflow" / "simple_auth_manager_passwords.json.generated"
-    password = json.loads(password_file.read_text())["admin"]
+    return json.loads(password_file.read_text())["admin"]
+
+
+def airflow_token(base: str, local: Path) -> str:
+    password = admin_password(local)
     response = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=10)
     response.raise_for_status()
     return response.json()["access_token"]
@@ -117,6 +123,15 @@ def finished_run(base: str, token: str) -> dict[str, Any] | None:
     return runs[0] if runs[0]["state"] in ("success", "failed") else None
 
 
+def approved_then_finished(api: AirflowApi, base: str, token: str) -> dict[str, Any] | None:
+    """Each company's group ends with the accountant's approval: approve through the REST API as they ask."""
+    run = finished_run(base, token)
+    if run is None:
+        runs = api.request("GET", "/dags/quincena_cycle/dagRuns").json()["dag_runs"]
+        approve_open_requests(api, runs[0]["dag_run_id"], "ok")
+    return run
+
+
 def firm_figures(local: Path, cycle_id: str) -> dict[str, Any]:
     uri = f"postgresql://postgres:@/quincena?host={local / 'pgdata'}"
     with psycopg.connect(uri) as conn:
@@ -128,7 +143,9 @@ def firm_figures(local: Path, cycle_id: str) -> dict[str, Any]:
             "SELECT cost_usd, calls FROM cycle_costs WHERE cycle_id = %s AND dimension = 'total'", (cycle_id,)
         ).fetchone()
         companies = conn.execute("SELECT count(*) FROM companies WHERE active").fetchone()[0]
-    return {"statuses": statuses, "calls": calls, "ledger": Decimal(ledger), "total": total, "companies": companies}
+        approved = conn.execute("SELECT company_nit, decision, decided_by FROM company_approvals").fetchall()
+    figures = {"statuses": statuses, "calls": calls, "ledger": Decimal(ledger), "total": total, "companies": companies}
+    return {**figures, "approved": approved}
 
 
 def test_demo_runs_green_and_stops_clean(demo_env: dict[str, str]) -> None:
@@ -142,12 +159,15 @@ def test_demo_runs_green_and_stops_clean(demo_env: dict[str, str]) -> None:
     started = started_processes(local)
 
     token = airflow_token(base, local)
-    run = poll("the demo's DAG run to finish", lambda: finished_run(base, token), RUN_TIMEOUT_S)
+    api = AirflowApi(base, "admin", admin_password(local))
+    run = poll("the demo's DAG run to finish", lambda: approved_then_finished(api, base, token), RUN_TIMEOUT_S)
     assert run["state"] == "success", f"run {run['dag_run_id']} ended {run['state']}"
     assert run["conf"] == {"cycle": cycle_id}
 
     figures = firm_figures(local, cycle_id)
     assert figures["companies"] == COMPANIES
+    decisions = figures["approved"]
+    assert len(decisions) == COMPANIES and {d[1:] for d in decisions} == {("approved", "admin")}, decisions
     statuses = figures["statuses"]
     assert "pending" not in statuses and set(statuses) <= {"classified", "review", "quarantined"}, statuses
     assert statuses.get("classified", 0) + statuses.get("review", 0) >= COMPANIES * INVOICES * 0.9, statuses

@@ -275,9 +275,9 @@ def post_company_entries(company_nit: str) -> dict[str, int]:
     conn = db.connect()
     try:
         buyer = load_buyer(company_nit, conn) or BuyerProfile(company_nit)
-        for invoice in db.query("entries_invoices_to_post", {"company_nit": company_nit}, conn):
-            proposal = propose(invoice, buyer, supplier_of(invoice), _credited_invoice(company_nit, invoice, conn))
-            problem = totals_problem(invoice, proposal.lines)
+        query = {"company_nit": company_nit, "invoice_id": None}
+        for invoice in db.query("entries_invoices_to_post", query, conn):
+            proposal, problem = _proposal(company_nit, invoice, buyer, conn)
             with db.transaction(conn) as cur:
                 if problem:
                     cur.execute(db.load_sql("invoice_flag_review"), {"invoice_id": invoice["id"], "reason": problem})
@@ -292,6 +292,36 @@ def post_company_entries(company_nit: str) -> dict[str, int]:
     finally:
         conn.close()
     return {"entries_posted": posted, "flagged_for_review": flagged}
+
+
+def _proposal(company_nit: str, invoice: dict[str, Any], buyer: BuyerProfile, conn) -> tuple[Proposal, str | None]:
+    proposal = propose(invoice, buyer, supplier_of(invoice), _credited_invoice(company_nit, invoice, conn))
+    return proposal, totals_problem(invoice, proposal.lines)
+
+
+class EntryProblem(ValueError):
+    """An invoice's entry cannot be built as it stands (it would not match the invoice's totals)."""
+
+
+def rebuild_invoice_entry(company_nit: str, invoice_id: int, conn) -> Proposal:
+    """Replace one classified invoice's entry with one built from its current classifications.
+
+    For the accountant's review (approve, re-classify): runs inside the caller's transaction on
+    ``conn`` (so a failure leaves the old entry), idempotent. The invoice stays classified even when
+    the XML's withholdings differ (the accountant has seen the invoice); an entry that does not match
+    the invoice's totals raises EntryProblem.
+    """
+    db.execute("journal_lines_delete", {"invoice_id": invoice_id}, conn)
+    rows = db.query("entries_invoices_to_post", {"company_nit": company_nit, "invoice_id": invoice_id}, conn)
+    if not rows:
+        raise EntryProblem(f"invoice {invoice_id} is not a classified invoice of company {company_nit}")
+    buyer = load_buyer(company_nit, conn) or BuyerProfile(company_nit)
+    proposal, problem = _proposal(company_nit, rows[0], buyer, conn)
+    if problem:
+        raise EntryProblem(problem)
+    with db.transaction(conn) as cur:
+        db.execute_many("journal_line_insert", journal_rows(invoice_id, proposal.lines), cur)
+    return proposal
 
 
 def journal_rows(invoice_id: int, lines: list[EntryLine]) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "quincena.cli.tax",
     "quincena.cli.export",
     "quincena.cli.eval",
+    "quincena.cli.review",
 )
 
 

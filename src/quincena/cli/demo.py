@@ -21,7 +21,11 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     start.add_argument("--simulator-port", type=int, help="DeepSeek simulator port (default 8765)")
     start.add_argument("--seed", type=int, help="sample generator seed (default 2026)")
     start.add_argument("--cycle", help="quincena to run, e.g. 2026-11-Q1 (default: the last closed one)")
-    start.add_argument("--wait", action="store_true", help="block until the run finishes; exit 1 unless it succeeds")
+    start.add_argument(
+        "--wait",
+        action="store_true",
+        help="block until the run finishes, approving every company unattended; exit 1 unless it succeeds",
+    )
     start.set_defaults(handler=_start)
     demo_sub.add_parser("stop", help="stop everything `demo start` started, and nothing else").set_defaults(
         handler=_stop

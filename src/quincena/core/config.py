@@ -110,6 +110,42 @@ def reconcile_tolerance_text() -> str:
     return setting("QUINCENA_RECONCILE_TOLERANCE", "0.01") or "0.01"
 
 
+# -- the accountant's approval of each company's quincena (issue 12) ------------------------------
+APPROVAL_OUTCOMES = ("approve", "reject")
+
+
+def approval_timeout_hours(env: Mapping[str, str] | None = None) -> float | None:
+    """QUINCENA_APPROVAL_TIMEOUT_HOURS: how long the approval step waits for an accountant; unset = for ever."""
+    value = setting("QUINCENA_APPROVAL_TIMEOUT_HOURS", env=env)
+    if value is None:
+        return None
+    hours = float(value)
+    if hours <= 0:
+        raise ValueError(f"QUINCENA_APPROVAL_TIMEOUT_HOURS must be positive, got {value!r}")
+    return hours
+
+
+def approval_default(env: Mapping[str, str] | None = None) -> str:
+    """QUINCENA_APPROVAL_DEFAULT: the outcome when the wait times out, ``reject`` (default: the company stays
+    open and its export is held) or ``approve``."""
+    value = (setting("QUINCENA_APPROVAL_DEFAULT", "reject", env=env) or "reject").lower()
+    if value not in APPROVAL_OUTCOMES:
+        raise ValueError(f"QUINCENA_APPROVAL_DEFAULT must be one of {APPROVAL_OUTCOMES}, got {value!r}")
+    return value
+
+
+def approval_auto_when_clean(env: Mapping[str, str] | None = None) -> bool:
+    """QUINCENA_APPROVAL_AUTO_WHEN_CLEAN: approve a company with nothing in review without asking (default no)."""
+    value = (setting("QUINCENA_APPROVAL_AUTO_WHEN_CLEAN", "false", env=env) or "false").lower()
+    return value in ("1", "true", "yes", "si", "sí")
+
+
+def review_base_url(env: Mapping[str, str] | None = None) -> str:
+    """QUINCENA_REVIEW_BASE_URL: where the approval request links the review pages (default: this
+    api-server's own /review, a link relative to the UI)."""
+    return (setting("QUINCENA_REVIEW_BASE_URL", "", env=env) or "").rstrip("/") or "/review"
+
+
 # -- the weekly health report (a trigger Param wins over these) ----------------------------------
 # Param name -> environment variable.
 HEALTH_THRESHOLD_VARIABLES = {

@@ -42,6 +42,8 @@ class CycleCosts:
     dry_run: bool = False  # ingest and plan only: no DeepSeek call was made on purpose
     exports: list[dict[str, Any]] = field(default_factory=list)  # files the export step wrote (exports table)
     agreement: dict[str, Any] | None = None  # quality.agreement figures (accountants vs the model)
+    worklist: list[dict[str, Any]] = field(default_factory=list)  # invoices still in review, with reasons
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # quarantined inbox files, with reasons
 
     def incomplete(self) -> list[str]:
         """Companies with invoices still pending (a failed or halted group leaves them so)."""
@@ -98,7 +100,12 @@ def compute(cycle_id: str, companies: list[str]) -> CycleCosts:
     lines = total["memory_lines"] + total["model_lines"]
     total["memory_share_of_lines"] = round(total["memory_lines"] / lines, 4) if lines else 0.0
     exports = db.query("export_list_cycle", {"cycle_id": cycle_id})
-    return CycleCosts(cycle_id, rows, keys, total, exports=exports, agreement=agreement.cycle_figures(cycle_id))
+    worklist = db.query("review_worklist_cycle", {"cycle_id": cycle_id, "companies": companies})
+    quarantined = db.query("review_quarantined_companies", {"companies": companies, "cycle_id": cycle_id})
+    return CycleCosts(
+        cycle_id, rows, keys, total, exports=exports, agreement=agreement.cycle_figures(cycle_id),
+        worklist=worklist, quarantined=quarantined,
+    )  # fmt: skip
 
 
 def store(costs: CycleCosts) -> None:
@@ -198,6 +205,8 @@ def render_html(costs: CycleCosts) -> str:
             ("Costo por empresa", company_chart + report_html.table(costs.companies, company_cols)),
             ("Costo por clave de API", key_chart + report_html.table(costs.keys, key_cols)),
             ("Caché del prompt", cache_chart),
+            (f"Facturas por revisar ({len(costs.worklist)})", _worklist_table(costs.worklist)),
+            (f"Archivos en cuarentena ({len(costs.quarantined)})", _quarantine_table(costs.quarantined)),
             ("Exportaciones (archivos para los programas contables)", _exports_html(costs.exports)),
             *(
                 [("Acuerdo de los contadores con el modelo", agreement.agreement_html(costs.agreement))]
@@ -212,6 +221,25 @@ def _exports_html(exports: list[dict[str, Any]]) -> str:
     if not exports:
         return "<p>Ninguna empresa de esta quincena ha sido aprobada y exportada todavía.</p>"
     return report_html.table(exports, list(EXPORT_COLUMNS))
+
+
+def _worklist_table(rows: list[dict[str, Any]]) -> str:
+    """The review worklist, labelled in Spanish for the accountants."""
+    shown = [
+        {
+            "Empresa": f"{r['company_nit']} {r['company_name']}", "Factura": r["number"], "Fecha": r["issue_date"],
+            "Proveedor": f"{r['supplier_nit']} {r['supplier_name']}", "Total": r["tax_inclusive_amount"],
+            "Motivo": r["status_reason"],
+        }
+        for r in rows
+    ]  # fmt: skip
+    return report_html.table(shown) if shown else "<p class='ok'>Nada por revisar.</p>"
+
+
+def _quarantine_table(rows: list[dict[str, Any]]) -> str:
+    shown = [{"Empresa": r["company_nit"], "Archivo": r["path"], "Código": r["reason_code"], "Motivo": r["reason"]}
+             for r in rows]  # fmt: skip
+    return report_html.table(shown) if shown else "<p class='ok'>Ningún archivo en cuarentena.</p>"
 
 
 def aggregate_cycle(

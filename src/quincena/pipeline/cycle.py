@@ -157,7 +157,7 @@ def store_entries(target: dict[str, Any]) -> dict[str, Any]:
 def summarize(target: dict[str, Any]) -> dict[str, Any]:
     label_company_task(target)
     row = db.query("company_cycle_summary", {"company_nit": target["company_nit"], "cycle_id": target["cycle_id"]})[0]
-    summary = numbers.plain(row)
+    summary = {**numbers.plain(row), "company_name": target.get("company_name", "")}
     log.info("company %s summary: %s", target["company_nit"], summary)
     return summary
 

@@ -98,8 +98,33 @@ def trigger_cycle(api: AirflowApi, settings: DemoSettings) -> dict[str, Any]:
     return response.json()
 
 
-def wait_for_run(api: AirflowApi, run_id: str, timeout_s: float) -> str:
+def approve_open_requests(api: AirflowApi, run_id: str, comment: str) -> int:
+    """Answer "Aprobar" to every approval request of the run still open (as the API's user); returns how many."""
+    from quincena.pipeline.approval import APPROVE, COMMENT
+
+    found = api.request("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/hitlDetails", params={"response_received": "false"})
+    found.raise_for_status()
+    answered = 0
+    for detail in found.json()["hitl_details"]:
+        ti = detail["task_instance"]
+        if ti["state"] != "awaiting_input":  # not parked yet: answer at the next poll, not inside that window
+            continue
+        path = f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/{ti['map_index']}/hitlDetails"
+        answer = {"chosen_options": [APPROVE], "params_input": {COMMENT: comment}}
+        response = api.request("PATCH", path, json=answer)
+        if response.status_code != 409:  # 409: someone answered in the meantime
+            response.raise_for_status()
+            answered += 1
+    return answered
+
+
+def wait_for_run(api: AirflowApi, run_id: str, timeout_s: float, approve: bool = False) -> str:
+    """The run's final state. With ``approve``, every company's approval request is answered "Aprobar" as it
+    opens (for unattended runs: `demo start --wait`, benchmarks); otherwise the run waits for the accountants."""
+
     def finished() -> str | None:
+        if approve:
+            approve_open_requests(api, run_id, "aprobada sin revisión (ejecución desatendida)")
         run = api.dag_run(DAG_ID, run_id) or {}
         return run.get("state") if run.get("state") in TERMINAL_STATES else None
 

@@ -323,7 +323,8 @@ def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -
     result = StartResult(run["dag_run_id"], password, config.reports_dir() / settings.cycle / "cycle_report.html")
     print_banner(paths, settings, result, time.monotonic() - began)
     if wait:
-        state = wait_for_run(api, result.run_id, timeout_s)
+        say("--wait: approving every company's quincena as admin as soon as it asks (unattended run)")
+        state = wait_for_run(api, result.run_id, timeout_s, approve=True)
         say(f"run {result.run_id}: {state} after {time.monotonic() - began:.0f}s")
         if state != "success":
             raise DemoError(f"run {result.run_id} ended {state}: see its task logs in the UI")
@@ -345,7 +346,9 @@ def print_banner(paths: DemoPaths, settings: DemoSettings, result: StartResult, 
         f"ready in {elapsed_s:.0f}s — the cycle {settings.cycle} is running:",
         f"  Airflow UI   {settings.ui_url}   (login: admin / {result.password})",
         f"  the run      {settings.ui_url}/dags/{DAG_ID}/runs/{result.run_id}",
-        f"  cost report  {result.report}  (written by aggregate_costs at the end of the run)",
+        f"  review       {settings.ui_url}/review/ciclo/{settings.cycle}  (correct, approve; then approve each"
+        " company in the run's Required Actions)",
+        f"  cost report  {result.report}  (written by aggregate_costs when every company is approved)",
         f"  logs         {paths.logs}/  (task logs: {paths.airflow_home / 'logs'})",
         "  stop it      make demo-stop",
     ]

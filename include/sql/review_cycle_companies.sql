@@ -1,0 +1,17 @@
+-- A cycle's companies (every active one, and any other with invoices in it) with their worklist counts
+-- and the approval step's decision.
+SELECT c.nit, c.name,
+       count(i.id) AS invoices,
+       count(i.id) FILTER (WHERE i.status = 'review') AS review,
+       count(i.id) FILTER (WHERE i.status = 'classified') AS classified,
+       count(i.id) FILTER (WHERE i.status = 'pending') AS pending,
+       (SELECT count(*) FROM ingested_files f
+         WHERE f.company_nit = c.nit AND f.outcome = 'quarantined'
+           AND (f.cycle_id = %(cycle_id)s OR f.cycle_id IS NULL)) AS quarantined_files,
+       a.decision, a.decided_by, a.decided_at, a.comment
+FROM companies c
+LEFT JOIN invoices i ON i.company_nit = c.nit AND i.cycle_id = %(cycle_id)s
+LEFT JOIN company_approvals a ON a.company_nit = c.nit AND a.cycle_id = %(cycle_id)s
+WHERE c.active OR i.id IS NOT NULL
+GROUP BY c.nit, c.name, a.decision, a.decided_by, a.decided_at, a.comment
+ORDER BY c.nit

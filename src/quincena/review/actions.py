@@ -1,0 +1,200 @@
+"""The accountant's actions on an invoice: choose a line's account, approve an invoice in review,
+re-classify an invoice already classified.
+
+Each action runs in one transaction: the invoice is locked and must belong to the company and cycle
+named, every account must be a purchase sub-account of the catalog, every line must be the invoice's.
+Each change is audited in ``classification_history`` (who, when, old and new account), stored as a
+classification with source ``accountant`` and taught to supplier memory with full confidence (a
+model's answer never overwrites that lesson: see include/sql/memory_remember.sql). Approving or
+re-classifying (re)builds the invoice's entry through books.entries. Repeating an action changes
+nothing. Messages are Spanish: the accountant reads them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from quincena.books import entries
+from quincena.classify.classifier import description_key
+from quincena.core import db, puc
+
+ACCOUNTANT = "accountant"
+
+
+class ReviewError(ValueError):
+    """An action that cannot be done as asked (bad account, foreign invoice, wrong state); said in Spanish."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    invoice_id: int
+    changed_lines: int  # lines whose classification the action wrote (0 when repeated)
+    status: str  # the invoice's status after the action
+    entry_lines: int  # journal lines of the entry now on file (0 when not rebuilt)
+
+
+_CODE = re.compile(r"^\s*(\d{1,10})\b")
+
+
+def account_code(text: str | None) -> str:
+    """The PUC code a form or CSV cell names ("511025" or "511025 — Honorarios"), validated:
+    it must be a purchase sub-account of the catalog."""
+    match = _CODE.match(text or "")
+    code = match.group(1) if match else (text or "").strip()
+    if code not in puc.purchase_accounts():
+        raise ReviewError(f"la cuenta {code or '(vacía)'!s} no es una subcuenta de compras del PUC")
+    return code
+
+
+def save_accounts(
+    company_nit: str, cycle_id: str, invoice_id: int, accounts: Mapping[int, str], user: str, conn=None
+) -> Outcome:
+    """Store the accountant's accounts for some lines; the invoice keeps its status.
+
+    A classified invoice's entry is rebuilt (a re-classification); an invoice in review gets its
+    entry when approved.
+    """
+    with _locked(company_nit, cycle_id, invoice_id, conn) as (conn, invoice):
+        changed = _apply(conn, invoice, _validated(accounts), user)
+        lines = 0
+        if invoice["status"] == "classified" and changed:
+            lines = _rebuild(conn, invoice)
+        return Outcome(invoice_id, changed, invoice["status"], lines)
+
+
+def approve_invoice(
+    company_nit: str,
+    cycle_id: str,
+    invoice_id: int,
+    user: str,
+    accounts: Mapping[int, str] | None = None,
+    conn=None,
+) -> Outcome:
+    """Approve an invoice in review (after applying ``accounts``): every line must have an account;
+    lines still on the model's or memory's proposal are recorded as kept (and taught); the invoice
+    becomes classified and its entry is built. Approving an approved invoice changes nothing."""
+    with _locked(company_nit, cycle_id, invoice_id, conn) as (conn, invoice):
+        if invoice["status"] == "classified" and not accounts:
+            return Outcome(invoice_id, 0, "classified", 0)
+        if invoice["status"] not in ("review", "classified"):
+            raise ReviewError(f"la factura {invoice['number']} está en estado {invoice['status']}: no se puede aprobar")
+        changed = _apply(conn, invoice, _validated(accounts or {}), user)
+        lines = db.query("review_invoice_lines", {"invoice_id": invoice_id}, conn)
+        if not lines:
+            raise ReviewError(f"la factura {invoice['number']} no tiene líneas")
+        missing = [str(ln["line_no"]) for ln in lines if ln["account"] is None]
+        if missing:
+            raise ReviewError(f"la factura {invoice['number']} tiene líneas sin cuenta: {', '.join(missing)}")
+        kept = {ln["line_id"]: ln["account"] for ln in lines if ln["source"] != ACCOUNTANT}
+        changed += _apply(conn, invoice, kept, user)
+        if invoice["status"] == "review":
+            db.execute("review_invoice_approve", {"invoice_id": invoice_id}, conn)
+            _audit(conn, invoice, lines[0]["line_id"], "approved_invoice", None, None, None, user)
+        return Outcome(invoice_id, changed, "classified", _rebuild(conn, invoice))
+
+
+def reclassify(
+    company_nit: str, cycle_id: str, invoice_id: int, accounts: Mapping[int, str], user: str, conn=None
+) -> Outcome:
+    """Change lines of an invoice already classified; its entry is rebuilt."""
+    with _locked(company_nit, cycle_id, invoice_id, conn) as (conn, invoice):
+        if invoice["status"] != "classified":
+            raise ReviewError(f"la factura {invoice['number']} no está clasificada: apruébela en la revisión")
+        changed = _apply(conn, invoice, _validated(accounts), user)
+        return Outcome(invoice_id, changed, "classified", _rebuild(conn, invoice) if changed else 0)
+
+
+# --- inside the transaction ---------------------------------------------------------------------
+
+
+@contextmanager
+def _locked(company_nit: str, cycle_id: str, invoice_id: int, conn=None) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """A connection inside one transaction and the invoice row, locked, if it is this company's in this cycle.
+
+    With ``conn`` (a caller's transaction, e.g. a whole CSV import) the action is a savepoint in it.
+    """
+    params = {"company_nit": company_nit, "cycle_id": cycle_id, "invoice_id": int(invoice_id)}
+    own = conn is None
+    conn = conn or db.connect()
+    try:
+        with conn.transaction():
+            rows = db.query("review_invoice_lock", params, conn)
+            if not rows:
+                raise ReviewError(f"la factura {invoice_id} no es de la empresa {company_nit} en el ciclo {cycle_id}")
+            yield conn, rows[0]
+    finally:
+        if own:
+            conn.close()
+
+
+def _validated(accounts: Mapping[int, str]) -> dict[int, str]:
+    return {int(line_id): account_code(account) for line_id, account in accounts.items()}
+
+
+def _apply(conn, invoice: dict[str, Any], accounts: Mapping[int, str], user: str) -> int:
+    """Write the accounts of some lines (audit, classification, memory); returns the lines changed."""
+    if not accounts:
+        return 0
+    lines = {ln["line_id"]: ln for ln in db.query("review_invoice_lines", {"invoice_id": invoice["id"]}, conn)}
+    foreign = sorted(set(accounts) - set(lines))
+    if foreign:
+        raise ReviewError(f"las líneas {foreign} no son de la factura {invoice['number']}")
+    changed = 0
+    for line_id, account in sorted(accounts.items()):
+        line = lines[line_id]
+        if line["source"] == ACCOUNTANT and line["account"] == account:
+            continue  # already the accountant's choice: repeating it changes nothing
+        action = "filled" if line["account"] is None else "kept" if line["account"] == account else "changed"
+        _audit(conn, invoice, line_id, action, line["account"], line["source"], account, user)
+        row = {**_keys(invoice), "line_id": line_id, "invoice_id": invoice["id"], "account": account}
+        db.execute("review_classification_set", row, conn)
+        lesson = {
+            "company_nit": invoice["company_nit"],
+            "supplier_nit": invoice["supplier_nit"],
+            "description_key": description_key(line["description"]),
+            "account": account,
+            "confidence": 1,
+            "source": ACCOUNTANT,
+        }
+        db.execute("memory_remember", lesson, conn)
+        changed += 1
+    return changed
+
+
+def _keys(invoice: dict[str, Any]) -> dict[str, Any]:
+    return {"company_nit": invoice["company_nit"], "cycle_id": invoice["cycle_id"]}
+
+
+def _audit(
+    conn,
+    invoice: dict[str, Any],
+    line_id: int,
+    action: str,
+    old_account: str | None,
+    old_source: str | None,
+    new_account: str | None,
+    user: str,
+) -> None:
+    row = {
+        **_keys(invoice),
+        "invoice_id": invoice["id"],
+        "line_id": line_id,
+        "action": action,
+        "old_account": old_account,
+        "old_source": old_source,
+        "new_account": new_account,
+        "changed_by": user,
+    }
+    db.execute("review_history_insert", row, conn)
+
+
+def _rebuild(conn, invoice: dict[str, Any]) -> int:
+    try:
+        proposal = entries.rebuild_invoice_entry(invoice["company_nit"], invoice["id"], conn)
+    except entries.EntryProblem as exc:
+        raise ReviewError(f"no se pudo construir el asiento de la factura {invoice['number']}: {exc}") from exc
+    return len(proposal.lines)

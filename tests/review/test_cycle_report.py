@@ -1,0 +1,26 @@
+"""The cycle report lists the review worklist and the quarantined files with their reasons."""
+
+from __future__ import annotations
+
+from quincena.costs import cycle_costs
+from quincena.review import actions, worklist
+from tests.review.conftest import CYCLE_1
+
+
+def test_the_report_lists_the_worklist_and_the_quarantine(first_cycle, tmp_path) -> None:
+    nit = first_cycle["company_nit"]
+    in_review = worklist.invoices(nit, CYCLE_1)
+    report = cycle_costs.aggregate_cycle(CYCLE_1, [nit], tmp_path)
+    html = report.html_path.read_text(encoding="utf-8")
+    assert f"Facturas por revisar ({len(in_review)})" in html and len(in_review) > 0
+    for invoice in in_review:
+        assert invoice["number"] in html
+    assert "confidence 0.35 below 0.60" in html  # the reasons are there
+    quarantined = worklist.quarantined(nit, CYCLE_1)
+    assert f"Archivos en cuarentena ({len(quarantined)})" in html and quarantined
+    assert all(f["reason"].replace("<", "&lt;").replace(">", "&gt;") in html for f in quarantined)
+
+    flagged = next(i for i in in_review if all(ln["account"] for ln in i["lines"]))
+    actions.approve_invoice(nit, CYCLE_1, flagged["id"], "ana")
+    again = cycle_costs.aggregate_cycle(CYCLE_1, [nit], tmp_path).html_path.read_text(encoding="utf-8")
+    assert f"Facturas por revisar ({len(in_review) - 1})" in again  # an approved invoice leaves the worklist

@@ -1,0 +1,210 @@
+"""The accountant's loop on the real stack (`quincena demo start`: PostgreSQL, simulator, Airflow's four
+components with our plugin): the run stops at each company's approval step (awaiting input, holding no
+worker); in headless Chromium the accountant logs in to Airflow, opens the review page, corrects a line
+and approves the invoice; then each company is approved or rejected through Airflow's REST API
+(``PATCH …/hitlDetails``) and the run ends with the decisions recorded.
+
+The browser part needs Debian's ``chromium`` and ``chromium-driver`` (`.ci/run` installs them); without
+them it is skipped with that reason, the REST part still runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+
+from tests.devtools.test_demo import QUINCENA, REPO, START_TIMEOUT_S, free_port, poll, quincena
+
+pytestmark = pytest.mark.e2e
+
+COMPANIES, INVOICES = 2, 12
+DAG = "quincena_cycle"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+NO_BROWSER = "no browser: install Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[dict[str, Any]]:
+    local = Path(tempfile.mkdtemp(prefix="quincena-review-"))
+    local.chmod(0o755)  # the embedded PostgreSQL runs as its own system user when we are root
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW", "QUINCENA_")) and k not in ("DATABASE_URL", "PYTHONPATH")
+    }
+    env.update(
+        QUINCENA_LOCAL=str(local),
+        QUINCENA_DEMO_API_PORT=str(free_port()),
+        QUINCENA_DEMO_SIMULATOR_PORT=str(free_port()),
+        QUINCENA_DEMO_COMPANIES=str(COMPANIES),
+        QUINCENA_DEMO_INVOICES=str(INVOICES),
+    )
+    try:
+        quincena(env, "demo", "start", timeout=START_TIMEOUT_S)
+        base = f"http://127.0.0.1:{env['QUINCENA_DEMO_API_PORT']}"
+        token = _token(base, local)
+        run = requests.get(f"{base}/api/v2/dags/{DAG}/dagRuns", headers=_auth(token), timeout=60).json()
+        yield {"env": env, "local": local, "base": base, "token": token, "run": run["dag_runs"][0]}
+    finally:
+        subprocess.run([*QUINCENA, "demo", "stop"], env=env, cwd=REPO, capture_output=True, timeout=120)
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def _admin_password(local: Path) -> str:
+    password_file = local / "airflow" / "simple_auth_manager_passwords.json.generated"
+    return json.loads(password_file.read_text())["admin"]
+
+
+def _token(base: str, local: Path) -> str:
+    """A JWT for admin (the api-server's single worker may be slow to answer right after start)."""
+    body = {"username": "admin", "password": _admin_password(local)}
+    response = requests.post(f"{base}/auth/token", json=body, timeout=120)
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _firm(stack: dict[str, Any], sql: str, params: Any = None) -> list[tuple]:
+    with psycopg.connect(f"postgresql://postgres:@/quincena?host={stack['local'] / 'pgdata'}") as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _open_requests(stack: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The run's approval requests once every company waits for one (None before)."""
+    url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{stack['run']['dag_run_id']}/hitlDetails"
+    found = requests.get(url, params={"response_received": "false"}, headers=_auth(stack["token"]), timeout=60)
+    found.raise_for_status()
+    details = found.json()["hitl_details"]
+    return details if len(details) == COMPANIES else None
+
+
+@pytest.fixture(scope="module")
+def waiting(stack) -> list[dict[str, Any]]:
+    details = poll("every company's approval request", lambda: _open_requests(stack), 240)
+    for detail in details:
+        assert detail["task_instance"]["state"] == "awaiting_input"  # no worker, no pool slot while waiting
+        assert detail["options"] == ["Aprobar", "Rechazar"] and "/review/ciclo/" in detail["body"]
+    return details
+
+
+def test_anonymous_requests_to_the_review_page_are_refused(stack) -> None:
+    assert requests.get(f"{stack['base']}/review/", timeout=60).status_code == 401
+    assert requests.get(f"{stack['base']}/review/", headers=_auth(stack["token"]), timeout=60).status_code == 200
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=NO_BROWSER)
+def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, waiting, tmp_path) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    cycle_id = stack["run"]["conf"]["cycle"]
+    row = _firm(
+        stack,
+        "SELECT i.id, i.company_nit, l.id, c.account_code FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id "
+        "LEFT JOIN classifications c ON c.invoice_line_id = l.id WHERE i.status = 'review' "
+        "ORDER BY c.id IS NOT NULL, i.id, l.line_no LIMIT 1",
+    )
+    assert row, "the demo must leave invoices in review"
+    invoice_id, nit, line_id, proposal = row[0]
+    account = "513595" if proposal == "513520" else "513520"  # a correction, whatever was proposed
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    wait = WebDriverWait(driver, 60)
+    try:
+        driver.get(f"{stack['base']}/auth/login")
+        user_field = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[name='username']")))
+        user_field.send_keys("admin")
+        driver.find_element(By.CSS_SELECTOR, "input[type='password']").send_keys(_admin_password(stack["local"]))
+        driver.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        wait.until(lambda d: d.get_cookie("_token") is not None)
+
+        driver.get(f"{stack['base']}/review/ciclo/{cycle_id}/empresa/{nit}")
+        field = wait.until(ec.presence_of_element_located((By.NAME, f"cuenta_{line_id}")))
+        assert "Facturas por revisar" in driver.page_source and "Archivos en cuarentena" in driver.page_source
+        field.clear()
+        field.send_keys(account)
+        screenshot = os.environ.get("REVIEW_SCREENSHOT")  # set to refresh docs/review-page.png
+        driver.save_screenshot(screenshot or str(tmp_path / "review.png"))
+        form = driver.find_element(By.ID, f"factura-{invoice_id}")
+        form.find_element(By.CSS_SELECTOR, "button[value='aprobar']").click()
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.ok")))
+        assert f"Factura {invoice_id} aprobada" in driver.page_source
+    finally:
+        driver.quit()
+
+    assert _firm(stack, "SELECT status FROM invoices WHERE id = %s", (invoice_id,)) == [("classified",)]
+    audit = _firm(
+        stack,
+        "SELECT action, old_account, new_account, changed_by FROM classification_history "
+        "WHERE invoice_id = %s ORDER BY id",
+        (invoice_id,),
+    )
+    expected = ("filled" if proposal is None else "changed", proposal, account, "admin")
+    assert audit[0] == expected and audit[-1][0] == "approved_invoice"
+    assert _firm(stack, "SELECT count(*) FROM journal_lines WHERE invoice_id = %s", (invoice_id,))[0][0] > 0
+    taught = _firm(stack, "SELECT source, confidence FROM supplier_memory WHERE account_code = %s", (account,))
+    assert ("accountant", 1) in taught
+
+
+def test_companies_are_approved_and_rejected_through_the_rest_api(stack, waiting) -> None:
+    run_id = stack["run"]["dag_run_id"]
+    approve, reject = sorted(waiting, key=lambda d: d["task_instance"]["map_index"])
+    answers = {
+        approve["task_instance"]["map_index"]: {"chosen_options": ["Aprobar"], "params_input": {"comentario": "ok"}},
+        reject["task_instance"]["map_index"]: {
+            "chosen_options": ["Rechazar"],
+            "params_input": {"comentario": "faltan soportes"},
+        },
+    }
+    for map_index, answer in answers.items():
+        url = (
+            f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances/company.approval/{map_index}/hitlDetails"
+        )
+        response = requests.patch(url, json=answer, headers=_auth(stack["token"]), timeout=60)
+        assert response.status_code == 200, response.text
+        assert requests.patch(url, json=answer, headers=_auth(stack["token"]), timeout=60).status_code == 409
+
+    def finished() -> dict[str, Any] | None:
+        url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{run_id}"
+        run = requests.get(url, headers=_auth(stack["token"]), timeout=60).json()
+        return run if run["state"] in ("success", "failed") else None
+
+    try:
+        assert poll("the run to finish after the approvals", finished, 240)["state"] == "success"
+    except BaseException:
+        url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances"
+        tis = requests.get(url, headers=_auth(stack["token"]), timeout=60).json()["task_instances"]
+        print({(ti["task_id"], ti["map_index"]): (ti["state"], ti["try_number"]) for ti in tis})
+        shutil.copytree(stack["local"], "/tmp/h5_stack", dirs_exist_ok=True, ignore=shutil.ignore_patterns("pgdata"))
+        raise
+    decisions = dict(
+        (row[0], row[1:]) for row in _firm(stack, "SELECT decision, decided_by, comment, run_id FROM company_approvals")
+    )
+    assert decisions == {
+        "approved": ("admin", "ok", run_id),
+        "rejected": ("admin", "faltan soportes", run_id),
+    }
+    url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances"
+    tis = requests.get(url, params={"task_id_pattern": "apply_approval"}, headers=_auth(stack["token"]), timeout=60)
+    states = sorted(ti["state"] for ti in tis.json()["task_instances"] if ti["task_id"] == "company.apply_approval")
+    assert states == ["skipped", "success"]  # what follows runs for the approved company only

@@ -1,0 +1,62 @@
+"""`quincena review export|import` on a real first quincena: Excel-friendly CSV, all-or-nothing import
+with errors by line number, idempotent."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from quincena.cli import main
+from quincena.core import db
+from quincena.review import spreadsheet
+from tests.helpers import count
+from tests.review.conftest import CYCLE_1
+
+
+def _export(nit: str, out: Path) -> list[dict[str, str]]:
+    assert main(["review", "export", "--cycle", CYCLE_1, "--company", nit, "--out", str(out)]) == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM that makes Excel read UTF-8
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter=";"))
+
+
+def _write(rows: list[dict[str, str]], out: Path) -> Path:
+    with out.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=spreadsheet.COLUMNS, delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    return out
+
+
+def test_export_fill_import_is_all_or_nothing_and_idempotent(first_cycle, tmp_path, capsys) -> None:
+    nit = first_cycle["company_nit"]
+    rows = _export(nit, tmp_path / "revision.csv")
+    in_review = count("SELECT count(*) AS n FROM invoices WHERE status = 'review' AND cycle_id = %s", (CYCLE_1,))
+    assert len({r["factura_id"] for r in rows}) == in_review > 0
+    assert all(r["motivo_revision"] for r in rows) and "," in rows[0]["total_factura"]  # decimal comma
+    for row in rows:
+        row["cuenta"] = row["cuenta_propuesta"] or "513520 — Reparaciones locativas"
+        row["aprobar"] = "sí"
+
+    bad = [dict(r) for r in rows]
+    bad[1]["cuenta"] = "1105"  # not a purchase sub-account: file line 3
+    bad[2]["factura_id"] = "999999"  # not an invoice of this company and cycle: file line 4
+    assert main(["review", "import", str(_write(bad, tmp_path / "mala.csv"))]) == 2
+    err = capsys.readouterr().err
+    assert "línea 3:" in err and "1105" in err and "línea 4:" in err and "999999" in err
+    assert count("SELECT count(*) AS n FROM classification_history") == 0  # nothing written
+
+    good = _write(rows, tmp_path / "buena.csv")
+    assert main(["review", "import", str(good)]) == 0
+    assert count("SELECT count(*) AS n FROM invoices WHERE status = 'review' AND cycle_id = %s", (CYCLE_1,)) == 0
+    audited = count("SELECT count(*) AS n FROM classification_history")
+    assert audited >= len(rows)
+    assert db.query_text("SELECT DISTINCT changed_by FROM classification_history") == [
+        {"changed_by": "import:buena.csv"}
+    ]
+    capsys.readouterr()
+
+    assert main(["review", "import", str(good)]) == 0  # the same file again changes nothing
+    assert "0 lines changed, " in capsys.readouterr().out
+    assert count("SELECT count(*) AS n FROM classification_history") == audited

@@ -1,0 +1,122 @@
+"""The review pages inside Airflow's real api-server app (plugins loaded from plugins/): only logged-in users,
+CSRF-protected POSTs, validated inputs, Spanish pages; driven on a real first quincena."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from quincena.core import db
+from quincena.review import worklist
+from tests.review.conftest import CYCLE_1
+
+
+@pytest.fixture(scope="module")
+def airflow_app(airflow_home):
+    import os
+    import secrets
+
+    from airflow.api_fastapi.app import create_app
+
+    # The api-server signs its JWTs with [api_auth] jwt_secret (generated into airflow.cfg by `airflow
+    # api-server`); this in-process app gets one of its own for the module.
+    previous = os.environ.get("AIRFLOW__API_AUTH__JWT_SECRET")
+    os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_urlsafe(32)
+    try:
+        with TestClient(create_app(), base_url="http://airflow.test") as client:
+            yield client
+    finally:
+        if previous is None:
+            os.environ.pop("AIRFLOW__API_AUTH__JWT_SECRET", None)
+        else:
+            os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = previous
+
+
+def _token(name: str = "ana") -> str:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=name, role="admin"))
+
+
+@pytest.fixture
+def browser(airflow_app):
+    """The app as a logged-in UI session: the JWT in Airflow's ``_token`` cookie."""
+    airflow_app.cookies.clear()
+    airflow_app.cookies.set("_token", _token())
+    yield airflow_app
+    airflow_app.cookies.clear()
+
+
+def test_anonymous_and_forged_requests_are_refused(airflow_app, first_cycle) -> None:
+    airflow_app.cookies.clear()
+    nit = first_cycle["company_nit"]
+    for path in ("/review/", f"/review/ciclo/{CYCLE_1}", f"/review/ciclo/{CYCLE_1}/empresa/{nit}"):
+        assert airflow_app.get(path).status_code == 401
+    assert airflow_app.post(f"/review/ciclo/{CYCLE_1}/empresa/{nit}/factura/1", data={}).status_code == 401
+    forged = airflow_app.get("/review/", cookies={"_token": "not.a.jwt"})
+    assert forged.status_code in (401, 403)
+
+
+def _form_token(html: str) -> str:
+    return re.search(r"name='csrf_token' value='([^']+)'", html).group(1)
+
+
+def test_the_accountant_corrects_and_approves_through_the_pages(browser, first_cycle) -> None:
+    nit = first_cycle["company_nit"]
+    cycles = browser.get("/review/")
+    assert cycles.status_code == 200 and CYCLE_1 in cycles.text and "Quincenas" in cycles.text
+    overview = browser.get(f"/review/ciclo/{CYCLE_1}")
+    assert "Por revisar" in overview.text and nit in overview.text
+
+    page = browser.get(f"/review/ciclo/{CYCLE_1}/empresa/{nit}")
+    assert page.status_code == 200 and "Facturas por revisar" in page.text and "Archivos en cuarentena" in page.text
+    assert "not_dian" not in page.text and "is not a UBL 2.1" in page.text  # quarantined file with its reason
+    invoice = next(i for i in worklist.invoices(nit, CYCLE_1) if any(ln["account"] is None for ln in i["lines"]))
+    line = next(ln for ln in invoice["lines"] if ln["account"] is None)
+    assert invoice["number"] in page.text and "sin propuesta" in page.text
+    token = _form_token(page.text)
+    url = f"/review/ciclo/{CYCLE_1}/empresa/{nit}/factura/{invoice['id']}"
+    fields = {"csrf_token": token, f"cuenta_{line['line_id']}": "513520", "accion": "aprobar"}
+
+    # Cross-site: no cookie token, a wrong token, or a foreign Origin: refused, nothing written.
+    assert browser.post(url, data={**fields, "csrf_token": "forged"}).status_code == 403
+    foreign = browser.post(url, data=fields, headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403
+    # Invalid input: a non-purchase account is refused with a Spanish message.
+    bad = browser.post(url, data={**fields, f"cuenta_{line['line_id']}": "1105"}, follow_redirects=True)
+    assert bad.status_code == 200 and "no es una subcuenta de compras" in bad.text
+    assert db.query_text("SELECT count(*) AS n FROM classification_history")[0]["n"] == 0
+
+    done = browser.post(url, data=fields, headers={"Origin": "http://airflow.test"}, follow_redirects=True)
+    assert done.status_code == 200 and "aprobada" in done.text
+    status = db.query_text("SELECT status FROM invoices WHERE id = %s", (invoice["id"],))[0]["status"]
+    assert status == "classified"
+    audit = db.query_text("SELECT action, changed_by FROM classification_history WHERE invoice_id = %s ORDER BY id",
+                          (invoice["id"],))  # fmt: skip
+    assert audit[0] == {"action": "filled", "changed_by": "ana"} and audit[-1]["action"] == "approved_invoice"
+
+    from quincena.pipeline import approval
+
+    approval.record({"company_nit": nit, "cycle_id": CYCLE_1},
+                    {"chosen_options": ["Rechazar"], "params_input": {"comentario": "faltan <soportes>"},
+                     "responded_by_user": {"id": "2", "name": "luis & ana"}}, "run-1")  # fmt: skip
+    overview = browser.get(f"/review/ciclo/{CYCLE_1}").text
+    assert "rechazada por luis &amp; ana: «faltan &lt;soportes&gt;»" in overview  # escaped once, shown as typed
+
+    shown = browser.get(url)
+    assert "Historial de cambios" in shown.text and "ana asignó" in shown.text and "Reclasificar" in shown.text
+    # Another company's invoice through this company's URL: refused.
+    other = browser.post(
+        f"/review/ciclo/{CYCLE_1}/empresa/900000001/factura/{invoice['id']}", data=fields, follow_redirects=False
+    )
+    assert other.status_code == 303 and "no%20es%20de%20la%20empresa" in other.headers["location"]
+
+
+def test_review_reasons_are_split_per_line_only() -> None:
+    two = ["item 1: confidence 0.35", "item 2: missing"]
+    assert worklist.reasons("; ".join(two)) == two
+    one = "withholdings stated in the XML differ: retefuente: XML 1, computed 2; reteica: XML 3, computed 0"
+    assert worklist.reasons(one) == [one]
