@@ -11,6 +11,11 @@ Order of business for one company:
    invoice goes to review with the reason. Each batch is stored in one transaction.
 
 A 402 stops new requests at once; what was stored stays, the rest stays pending for a resume.
+
+The cycle DAG runs the same steps split in two: ``plan_batches`` (memory pass, waves, request-sized
+batches of one company, after ingest) and ``CompanyClassifier.run_batches`` (one planned unit: its
+batches one request at a time, so one pool slot = one request in flight). ``CompanyClassifier.run``
+(every wave of a company in one call) stays for the CLI, the fault matrix and the benchmarks' baseline.
 """
 
 from __future__ import annotations
@@ -351,6 +356,39 @@ def chunks(items: Sequence[Invoice], size: int) -> list[list[Invoice]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
+@dataclass(frozen=True)
+class PlannedBatch:
+    """One request's worth of a company's invoices. A wave-2 batch names the wave-1 invoices
+    (``waits_for``) whose answers teach the memory what its look-alikes need."""
+
+    wave: int
+    invoice_ids: tuple[int, ...]
+    waits_for: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"wave": self.wave, "invoice_ids": list(self.invoice_ids), "waits_for": list(self.waits_for)}
+
+
+def plan_batches(
+    company_nit: str, cycle_id: str, before: date, settings: Settings
+) -> tuple[Report, list[PlannedBatch]]:
+    """The memory pass (stores what memory covers entirely) and the company's request-sized batches:
+    wave 1 (one representative per signature) first, then wave 2 (look-alikes) waiting for them."""
+    run = CompanyClassifier(company_nit, cycle_id, None, settings)
+    pending = load_pending(company_nit, before)
+    run.report.pending_at_start = len(pending)
+    first, rest = split_waves(run._apply_memory(pending))
+    representative = {inv.signature(): inv.invoice_id for inv in first}
+    size = settings.invoices_per_request
+    planned = [PlannedBatch(1, tuple(inv.invoice_id for inv in b)) for b in chunks(first, size)]
+    for batch in chunks(rest, size):
+        reps = sorted({representative[inv.signature()] for inv in batch})
+        planned.append(PlannedBatch(2, tuple(inv.invoice_id for inv in batch), tuple(reps)))
+    run.report.batches_planned = len(planned)
+    run.report.still_pending = len(first) + len(rest)
+    return run.report, planned
+
+
 # --- the run ---------------------------------------------------------------------------------------
 
 
@@ -380,6 +418,31 @@ class CompanyClassifier:
         if rest and not self._halt.is_set():
             self._run_wave(self._apply_memory(rest))
         self.report.still_pending = len(load_pending(self.company_nit, before))
+        if self.report.halted:
+            raise ClassificationHalted(self.report.halted, retryable=self._retryable)
+        return self.report
+
+    def run_batches(
+        self, before: date, batches: Sequence[Sequence[int]], pause: Callable[[], bool] | None = None
+    ) -> Report:
+        """Classify planned batches one request at a time (the caller holds one pool slot).
+
+        Each batch is re-read from the database: an invoice already decided (a retried or re-run task,
+        or memory learned since planning) is not sent again. ``pause`` is asked before each request;
+        when it says so the rest stays pending for the task's next try.
+        """
+        pending = {inv.invoice_id: inv for inv in load_pending(self.company_nit, before)}
+        self.report.pending_at_start = sum(1 for ids in batches for i in ids if i in pending)
+        for ids in batches:
+            invoices = [pending[i] for i in ids if i in pending]
+            if not invoices or self._halt.is_set() or (pause is not None and pause()):
+                continue
+            remaining = self._apply_memory(invoices)
+            if remaining and not self.settings.dry_run:
+                self.report.batches_planned += 1
+                self._run_batch(remaining)
+        still = {inv.invoice_id for inv in load_pending(self.company_nit, before)}
+        self.report.still_pending = sum(1 for ids in batches for i in ids if i in still)
         if self.report.halted:
             raise ClassificationHalted(self.report.halted, retryable=self._retryable)
         return self.report

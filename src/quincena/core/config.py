@@ -88,6 +88,41 @@ def requests_per_task() -> int:
     return int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
 
 
+def requests_per_unit() -> int:
+    """QUINCENA_REQUESTS_PER_UNIT: request-sized batches one classify_batch task instance sends, one after
+    the other (default 1: one task instance = one request; raise it to spread task start-up cost)."""
+    return max(1, int(setting("QUINCENA_REQUESTS_PER_UNIT", "1") or "1"))
+
+
+def max_mapped_units() -> int:
+    """QUINCENA_MAX_MAPPED_UNITS: most classify_batch instances one run maps (Airflow's [core]
+    max_map_length, 1024 by default); more batches than this are packed several to an instance."""
+    return max(1, int(setting("QUINCENA_MAX_MAPPED_UNITS", "1024") or "1024"))
+
+
+def lesson_wait_s() -> int:
+    """QUINCENA_LESSON_WAIT_S: how long a wave-2 batch waits (rescheduled, holding no slot) for the
+    wave-1 answers its look-alikes learn from before it asks DeepSeek itself (default 30 minutes)."""
+    return int(setting("QUINCENA_LESSON_WAIT_S", "1800") or "1800")
+
+
+OFFPEAK_POLICIES = ("strict", "prefer", "ignore")
+
+
+def offpeak_policy(env: Mapping[str, str] | None = None) -> str:
+    """QUINCENA_OFFPEAK_POLICY: when the cycle's DeepSeek calls may run (the price table's peak windows).
+
+    ``strict`` (default): no request starts inside a peak window: classification waits for the window
+    to end and a batch about to start inside one waits again (both holding no worker or pool slot);
+    ``prefer``: classification starts off-peak but, once started, runs through a window;
+    ``ignore``: never wait.
+    """
+    value = (setting("QUINCENA_OFFPEAK_POLICY", "strict", env=env) or "strict").lower()
+    if value not in OFFPEAK_POLICIES:
+        raise ValueError(f"QUINCENA_OFFPEAK_POLICY must be one of {', '.join(OFFPEAK_POLICIES)}, not {value!r}")
+    return value
+
+
 def reconcile_tolerance_text() -> str:
     """QUINCENA_RECONCILE_TOLERANCE as text (validated by costs.reconcile), default 1 %."""
     return setting("QUINCENA_RECONCILE_TOLERANCE", "0.01") or "0.01"
