@@ -25,7 +25,8 @@ _CALL_COUNTERS = (
     "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens",
 )  # fmt: skip
 _COUNTERS = _INVOICE_COUNTERS + _CALL_COUNTERS
-CSV_COLUMNS = ("dimension", "member", "name", *_COUNTERS, "cost_usd", "proportional_cost_usd",
+CSV_COLUMNS = ("dimension", "member", "name", *_COUNTERS, "cost_usd", "peak_cost_usd", "off_peak_cost_usd",
+               "proportional_cost_usd",
                "avg_cost_per_invoice_usd", "cache_hit_ratio")  # fmt: skip
 
 
@@ -47,6 +48,8 @@ class CycleCosts:
         return {
             "cycle_id": self.cycle_id,
             "total_cost_usd": decimal_text(self.total["cost_usd"]),
+            "peak_cost_usd": decimal_text(self.total["peak_cost_usd"]),
+            "off_peak_cost_usd": decimal_text(self.total["off_peak_cost_usd"]),
             "calls": self.total["calls"],
             "invoices": self.total["invoices"],
             "classified": self.total["classified"],
@@ -72,8 +75,11 @@ def compute(cycle_id: str, companies: list[str]) -> CycleCosts:
     # Invoice figures come from the companies; call figures from the keys, which partition the whole
     # ledger of the cycle: a call filed under no company still counts in the total.
     total: dict[str, Any] = {name: sum(r[name] for r in rows) for name in _INVOICE_COUNTERS}
-    total.update({name: sum(r[name] for r in keys) for name in (*_CALL_COUNTERS, "cost_usd")})
+    total.update({name: sum(r[name] for r in keys) for name in (*_CALL_COUNTERS, "cost_usd", "peak_cost_usd")})
     total.update(member="all", name="all companies", cost_usd=Decimal(total["cost_usd"]))
+    total["peak_cost_usd"] = Decimal(total["peak_cost_usd"])
+    for row in (*rows, *keys, total):  # spend split by the price table's peak windows (at each call's start)
+        row["off_peak_cost_usd"] = Decimal(row["cost_usd"]) - Decimal(row["peak_cost_usd"])
     per_invoice = (total["cost_usd"] / total["invoices"]).quantize(_EIGHT) if total["invoices"] else None
     for row in rows:
         share = Decimal(row["invoices"]) / total["invoices"] if total["invoices"] else Decimal(0)
@@ -113,6 +119,7 @@ def _row(cycle_id: str, dimension: str, source: dict[str, Any]) -> dict[str, Any
         cost_usd=source["cost_usd"],
         proportional_cost_usd=source.get("proportional_cost_usd"),
         avg_cost_per_invoice_usd=source.get("avg_cost_per_invoice_usd"),
+        peak_cost_usd=source.get("peak_cost_usd", 0),
     )
     return row
 
@@ -147,6 +154,7 @@ def render_html(costs: CycleCosts) -> str:
                 "invoices": t["invoices"], "classified": t["classified"], "review": t["review"],
                 "pending": t["pending"], "quarantined files": t["quarantined_files"], "HTTP calls": t["calls"],
                 "429s": t["rate_limited"], "cost USD": t["cost_usd"],
+                "at peak prices USD": t["peak_cost_usd"], "off-peak USD": t["off_peak_cost_usd"],
                 "avg USD / invoice": t["avg_cost_per_invoice_usd"], "cache-hit ratio": t["cache_hit_ratio"],
                 "lines from memory": t["memory_share_of_lines"],
             }
@@ -167,10 +175,11 @@ def render_html(costs: CycleCosts) -> str:
         "Prompt cache-hit ratio per company", names, {"cache hits": [c["cache_hit_ratio"] for c in costs.companies]}
     )
     company_cols = ["member", "name", "invoices", "classified", "review", "pending", "quarantined_files",
-                    "memory_lines", "model_lines", "calls", "rate_limited", "cost_usd", "proportional_cost_usd",
-                    "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
+                    "memory_lines", "model_lines", "calls", "rate_limited", "cost_usd", "peak_cost_usd",
+                    "proportional_cost_usd", "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
     key_cols = ["member", "calls", "ok_calls", "rate_limited", "failed_calls", "prompt_cache_hit_tokens",
-                "prompt_cache_miss_tokens", "completion_tokens", "cost_usd", "cache_hit_ratio"]  # fmt: skip
+                "prompt_cache_miss_tokens", "completion_tokens", "cost_usd", "peak_cost_usd",
+                "cache_hit_ratio"]  # fmt: skip
     return report_html.page(
         f"Quincena {costs.cycle_id}: classification and DeepSeek cost",
         "Exact cost comes from each call's usage in api_calls; proportional = company's share of invoices × total.",
