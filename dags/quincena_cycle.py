@@ -19,7 +19,7 @@ COMPANY_LABEL = "{{ company_label }}"
 # ... and each classify_batch instance "NIT name · ola 1 · 3/12" (company, wave, unit).
 BATCH_LABEL = "{{ batch_label }}"
 # Runs start at 05:00 Bogotá (10:00 UTC), when DeepSeek's morning peak window ends: 15 off-peak hours ahead.
-SCHEDULE = "0 5 1,16 * *"
+SCHEDULE = f"0 {config.CYCLE_START_HOUR} 1,16 * *"
 
 
 @dag(

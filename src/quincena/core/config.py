@@ -16,6 +16,9 @@ DEEPSEEK_CONN_ID = "deepseek_default"
 DEEPSEEK_POOL = "deepseek"
 TIMEZONE = "America/Bogota"  # DIAN issue dates, quincenas and report weeks are Colombian calendar dates
 TZ = ZoneInfo(TIMEZONE)
+# Scheduled cycles start at this hour (Bogotá) on the 1st and 16th: 05:00 = 10:00 UTC, when DeepSeek's
+# morning peak billing window ends (see deepseek.offpeak); the data intervals run 05:00 to 05:00.
+CYCLE_START_HOUR = 5
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:

@@ -221,6 +221,8 @@ def airflow_env(paths: DemoPaths, settings: DemoSettings, firm_db_uri: str) -> d
         "host": settings.simulator_url,
         "extra": {"api_keys": demo_keys(paths)},
     }
+    # The demo runs now, whatever the hour: no off-peak wait unless the user set a policy explicitly.
+    env.setdefault("QUINCENA_OFFPEAK_POLICY", "ignore")
     env.update(
         AIRFLOW_HOME=str(paths.airflow_home),
         QUINCENA_LOCAL=str(paths.local),
