@@ -141,3 +141,13 @@ def test_books_wait_for_a_complete_company(ready) -> None:
     _run_all(cycle.schedule_units(targets, planned, "ignore"))
     assert cycle.store_entries(targets[0], require_complete=True) is not None
     assert db.query_text("SELECT count(*) AS n FROM journal_lines")[0]["n"] > 0
+
+
+def test_several_requests_per_unit_and_a_split_tail(ready) -> None:
+    targets, planned = _plan(companies=2, invoices=30, per_request=1)
+    units = cycle.schedule_units(targets, planned, "ignore", requests_per_unit=4, tail_units=3)
+    sizes = [len(u["batches"]) for u in units]
+    assert max(sizes[:-3]) == 4  # the bulk: up to four requests per task instance
+    assert sizes[-3:] == [1, 1, 1]  # the end of the queue: one request each, no long tail
+    ids = [i for u in units for b in u["batches"] for i in b]
+    assert len(ids) == len(set(ids)) == sum(len(b["invoice_ids"]) for batches in planned for b in batches)

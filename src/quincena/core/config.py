@@ -93,8 +93,18 @@ def requests_per_task() -> int:
 
 def requests_per_unit() -> int:
     """QUINCENA_REQUESTS_PER_UNIT: request-sized batches one classify_batch task instance sends, one after
-    the other (default 1: one task instance = one request; raise it to spread task start-up cost)."""
-    return max(1, int(setting("QUINCENA_REQUESTS_PER_UNIT", "1") or "1"))
+    the other, holding one pool slot (default 6). A task instance's start and end cost seconds of CPU in
+    which its slot carries no request: several requests per instance spread that cost; 1 = one request
+    per instance. The last units of a run are split to one request each so the run ends without a tail."""
+    return max(1, int(setting("QUINCENA_REQUESTS_PER_UNIT", "6") or "6"))
+
+
+def deepseek_pool_slots() -> int:
+    """The deepseek pool's size as deployed (include/pools.json), for planning; Airflow enforces the pool."""
+    import json
+
+    pools = json.loads((include_dir() / "pools.json").read_text(encoding="utf-8"))
+    return int(pools[DEEPSEEK_POOL]["slots"])
 
 
 def max_mapped_units() -> int:

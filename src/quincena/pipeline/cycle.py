@@ -182,12 +182,14 @@ def schedule_units(
     requests_per_unit: int | None = None,
     max_units: int | None = None,
     now: datetime | None = None,
+    tail_units: int | None = None,
 ) -> list[dict[str, Any]]:
     """Every company's batches as classify_batch units, in the order the pool serves them.
 
     Fairness: round robin over companies (every company's first unit before anyone's second), wave 1
     before wave 2. A unit holds ``requests_per_unit`` batches of one company and wave (more when the
-    batches outnumber ``max_units``, Airflow's max_map_length), sent one request at a time.
+    batches outnumber ``max_units``, Airflow's max_map_length), sent one request at a time; the last
+    ``tail_units`` (default: the pool's size) are split to one request each.
     """
     per_unit = requests_per_unit or config.requests_per_unit()
     limit = max_units or config.max_mapped_units()
@@ -205,8 +207,26 @@ def schedule_units(
     ordered = sorted(
         (unit for queue in queues for unit in queue), key=lambda u: (u["wave"], u["seq"], u["company_nit"])
     )
+    ordered = _split_tail(ordered, tail_units if tail_units is not None else config.deepseek_pool_slots(), limit)
     log.info("%d batch(es) in %d classify_batch unit(s) of up to %d request(s)", total, len(ordered), per_unit)
     return ordered
+
+
+def _split_tail(units: list[dict[str, Any]], tail: int, limit: int) -> list[dict[str, Any]]:
+    """The last ``tail`` units (as many as the pool has slots) become one-request units, so the run does
+    not end with a few slots busy for several answers while the others idle (within ``limit``)."""
+    head, end = units[: max(0, len(units) - tail)], units[max(0, len(units) - tail) :]
+    split: list[dict[str, Any]] = []
+    room = limit - len(units)
+    for unit in end:
+        extra = len(unit["batches"]) - 1
+        if extra <= 0 or extra > room:
+            split.append(unit)
+            continue
+        room -= extra
+        for n, batch in enumerate(unit["batches"]):
+            split.append({**unit, "batches": [batch], "label": f"{unit['label']} ({n + 1}/{len(unit['batches'])})"})
+    return head + split
 
 
 def _unit(
