@@ -148,6 +148,23 @@ def test_several_requests_per_unit_and_a_split_tail(ready) -> None:
     units = cycle.schedule_units(targets, planned, "ignore", requests_per_unit=4, tail_units=3)
     sizes = [len(u["batches"]) for u in units]
     assert max(sizes[:-3]) == 4  # the bulk: up to four requests per task instance
-    assert sizes[-3:] == [1, 1, 1]  # the end of the queue: one request each, no long tail
+    assert sizes[-3:] == [1, 1, 1]  # the end of the queue: split in quarters, no long tail
     ids = [i for u in units for b in u["batches"] for i in b]
     assert len(ids) == len(set(ids)) == sum(len(b["invoice_ids"]) for batches in planned for b in batches)
+
+
+def test_units_fill_the_target_time_at_the_ledgers_latency(ready, monkeypatch) -> None:
+    targets, planned = _plan(companies=1, invoices=40, per_request=1)
+    monkeypatch.setenv("QUINCENA_UNIT_TARGET_S", "30")
+    # No answers in the ledger yet: 10 s assumed, three requests per unit.
+    assert max(len(u["batches"]) for u in cycle.schedule_units(targets, planned, "ignore", tail_units=0)) == 3
+    with db.transaction() as cur:
+        cur.execute(
+            "INSERT INTO api_calls (attempt_id, call_id, attempt_no, started_at, key_name, model, outcome, latency_ms)"
+            " SELECT gen_random_uuid(), gen_random_uuid(), 1, now(), 'k', 'deepseek-v4-flash', 'ok', 2000"
+            " FROM generate_series(1, 5)"
+        )
+    # Answers take 2 s: fifteen requests fill 30 s (or the whole wave, when it is smaller).
+    units = cycle.schedule_units(targets, planned, "ignore", tail_units=0)
+    largest_wave = max(sum(1 for b in planned[0] if b["wave"] == w) for w in (1, 2))
+    assert max(len(u["batches"]) for u in units) == min(15, largest_wave) > 3

@@ -91,12 +91,18 @@ def requests_per_task() -> int:
     return int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
 
 
-def requests_per_unit() -> int:
+def requests_per_unit() -> int | None:
     """QUINCENA_REQUESTS_PER_UNIT: request-sized batches one classify_batch task instance sends, one after
-    the other, holding one pool slot (default 6). A task instance's start and end cost seconds of CPU in
-    which its slot carries no request: several requests per instance spread that cost; 1 = one request
-    per instance. The last units of a run are split to one request each so the run ends without a tail."""
-    return max(1, int(setting("QUINCENA_REQUESTS_PER_UNIT", "6") or "6"))
+    the other, holding one pool slot. Unset: as many as fill QUINCENA_UNIT_TARGET_S at the ledger's recent
+    median answer time. A task instance's start and end cost seconds of CPU in which its slot carries
+    no request: several requests per instance spread that cost; 1 = one request per instance."""
+    value = setting("QUINCENA_REQUESTS_PER_UNIT")
+    return max(1, int(value)) if value else None
+
+
+def unit_target_s() -> float:
+    """QUINCENA_UNIT_TARGET_S: seconds of answers one classify_batch instance should carry (default 150)."""
+    return float(setting("QUINCENA_UNIT_TARGET_S", "150") or "150")
 
 
 def deepseek_pool_slots() -> int:

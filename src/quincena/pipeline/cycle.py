@@ -189,9 +189,9 @@ def schedule_units(
     Fairness: round robin over companies (every company's first unit before anyone's second), wave 1
     before wave 2. A unit holds ``requests_per_unit`` batches of one company and wave (more when the
     batches outnumber ``max_units``, Airflow's max_map_length), sent one request at a time; the last
-    ``tail_units`` (default: the pool's size) are split to one request each.
+    ``tail_units`` (default: the pool's size) are split in quarters.
     """
-    per_unit = requests_per_unit or config.requests_per_unit()
+    per_unit = requests_per_unit or config.requests_per_unit() or _requests_for_target()
     limit = max_units or config.max_mapped_units()
     total = sum(len(batches) for batches in planned)
     per_unit = max(per_unit, -(-total // limit)) if total else per_unit
@@ -212,6 +212,14 @@ def schedule_units(
     return ordered
 
 
+def _requests_for_target() -> int:
+    """Requests per unit that fill QUINCENA_UNIT_TARGET_S at the recent median answer time (10 s when the
+    ledger has none yet), between 1 and 50."""
+    rows = db.query("api_calls_recent_latency", {})
+    median_ms = rows[0]["median_ms"] if rows and rows[0]["median_ms"] is not None else 10_000
+    return max(1, min(50, round(config.unit_target_s() * 1000 / max(float(median_ms), 100.0))))
+
+
 def _split_tail(units: list[dict[str, Any]], tail: int, limit: int) -> list[dict[str, Any]]:
     """The last ``tail`` units (as many as the pool has slots) become one-request units, so the run does
     not end with a few slots busy for several answers while the others idle (within ``limit``)."""
@@ -219,13 +227,14 @@ def _split_tail(units: list[dict[str, Any]], tail: int, limit: int) -> list[dict
     split: list[dict[str, Any]] = []
     room = limit - len(units)
     for unit in end:
-        extra = len(unit["batches"]) - 1
-        if extra <= 0 or extra > room:
+        size = max(1, -(-len(unit["batches"]) // 4))  # quarters: short enough to end together
+        pieces = [unit["batches"][i : i + size] for i in range(0, len(unit["batches"]), size)]
+        if len(pieces) - 1 <= 0 or len(pieces) - 1 > room:
             split.append(unit)
             continue
-        room -= extra
-        for n, batch in enumerate(unit["batches"]):
-            split.append({**unit, "batches": [batch], "label": f"{unit['label']} ({n + 1}/{len(unit['batches'])})"})
+        room -= len(pieces) - 1
+        for n, piece in enumerate(pieces):
+            split.append({**unit, "batches": piece, "label": f"{unit['label']} ({n + 1}/{len(pieces)})"})
     return head + split
 
 
