@@ -83,3 +83,20 @@ def test_dag_files_do_no_database_or_network_work_at_parse_time(tmp_path) -> Non
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "quincena_cycle" in result.stdout and "deepseek_weekly_health" in result.stdout
+
+
+def test_the_offpeak_wait_defers_instead_of_holding_a_worker(dagbag) -> None:
+    """wait_offpeak hands its wait to the triggerer (TaskDeferred with a DateTimeTrigger at the target)."""
+    import copy
+
+    import pytest
+    from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+    from airflow.sdk.exceptions import TaskDeferred
+
+    sensor = copy.copy(dagbag.get_dag("quincena_cycle").get_task("wait_offpeak"))
+    sensor.target_time = "2026-11-17T04:00:00+00:00"  # what `schedule` pushes when a run starts in a window
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, DateTimeTrigger) and trigger.moment.isoformat() == "2026-11-17T04:00:00+00:00"
+    assert dagbag.get_dag("quincena_cycle").get_task("wait_offpeak").pool != "deepseek"

@@ -86,11 +86,6 @@ def db_connect_timeout_s() -> int:
     return int(os.environ.get("QUINCENA_DB_CONNECT_TIMEOUT_S", "10"))
 
 
-def requests_per_task() -> int:
-    """Requests one company's classify task keeps in flight; it holds exactly this many pool slots."""
-    return int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
-
-
 def requests_per_unit() -> int | None:
     """QUINCENA_REQUESTS_PER_UNIT: request-sized batches one classify_batch task instance sends, one after
     the other, holding one pool slot. Unset: as many as fill QUINCENA_UNIT_TARGET_S at the ledger's recent
