@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help setup test lint pytest demo demo-stop bench clean
+.PHONY: help setup test lint pytest demo demo-stop bench bench-deps clean
 
 help:
 	@echo "make demo       run a real cycle in Airflow at http://localhost:8080"
@@ -40,8 +40,15 @@ demo: $(STAMP)
 demo-stop: $(STAMP)
 	$(BIN)/quincena demo stop
 
-bench: $(STAMP)
+bench: $(STAMP) bench-deps
 	$(BIN)/python bench/run_all.py
+
+# The CeleryExecutor benchmark only: redis-server (Debian package) and the celery provider. Best effort:
+# when either cannot be installed, that benchmark prints why and is skipped.
+bench-deps: $(STAMP)
+	command -v redis-server >/dev/null || (apt-get install -y redis-server >/dev/null 2>&1 || true)
+	$(BIN)/python -c "import airflow.providers.celery.executors.celery_executor" 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-celery.txt || true
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .ruff_cache

@@ -78,6 +78,7 @@ class InFlightSampler:
         self.stats = stats
         self.interval_s = interval_s
         self.samples: list[tuple[float, int, int]] = []
+        self.last_stats: dict | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.t0 = time.monotonic()
@@ -86,6 +87,7 @@ class InFlightSampler:
         while not self._stop.is_set():
             with contextlib.suppress(Exception):  # a missed sample is fine
                 s = self.stats()
+                self.last_stats = s
                 self.samples.append((time.monotonic() - self.t0, int(s["in_flight"]), int(s["requests"])))
             self._stop.wait(self.interval_s)
 

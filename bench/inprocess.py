@@ -1,7 +1,12 @@
-"""Benchmarks 2 (cost), 3 (storm loss) and the direct half of 5 (scale), in-process against the simulator.
+"""Benchmarks 2 (cost), 3 (storm loss), the direct half of 5 (scale) and 6 (off-peak), in-process.
 
 Each runs on its own embedded PostgreSQL in a temporary QUINCENA_LOCAL:
-``python bench/inprocess.py cost|storm|scale [--quick]`` prints one JSON line of figures.
+``python bench/inprocess.py cost|cost2|storm|scale|offpeak [--quick]`` prints one JSON line of figures.
+
+``cost2``, ``scale`` and ``offpeak`` run the DAG's own steps (``cycle.plan_batches``, ``schedule_units``,
+``classify_unit``) with the ``deepseek`` pool emulated by N threads that take units in the DAG's order
+(a unit that must wait for its representatives goes back to the queue, as a rescheduled task instance
+gives its slot back): the Airflow scheduler's own overhead is measured by pool.py, not here.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,6 +72,56 @@ def _ours(nits: list[str], companies_at_once: int = 1) -> None:
 
     with ThreadPoolExecutor(companies_at_once) as pool:
         list(pool.map(one, nits))
+
+
+def _plan_units(nits: list[str], cycle_id: str, period_end: str) -> list[dict]:
+    from quincena.pipeline import cycle
+
+    targets = [
+        {**common.target(nit), "cycle_id": cycle_id, "period_end": period_end, "company_name": ""} for nit in nits
+    ]
+    planned = [cycle.plan_batches(t) for t in targets]
+    return cycle.schedule_units(targets, planned, "ignore")
+
+
+def _pool_units(units: list[dict], slots: int) -> dict:
+    """Serve units with ``slots`` threads, in order; a unit told to wait goes back to the queue."""
+    import threading
+    from collections import deque
+
+    from quincena.deepseek.store import pipeline_hook
+    from quincena.pipeline import cycle
+
+    queue: deque = deque((0.0, u) for u in units)
+    lock = threading.Lock()
+    rescheduled = [0]
+
+    def worker() -> None:
+        hook = pipeline_hook()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                ready = next((i for i, (at, _) in enumerate(queue) if at <= time.monotonic()), None)
+                item = queue[ready][1] if ready is not None else None
+                if ready is not None:
+                    del queue[ready]
+            if item is None:
+                time.sleep(0.05)  # only waiting units left: the slot stays free, as in the pool
+                continue
+            try:
+                cycle.classify_unit(item, hook=hook)
+            except cycle.WaitForLessons:
+                with lock:
+                    rescheduled[0] += 1
+                    queue.append((time.monotonic() + 0.2, item))
+
+    threads = [threading.Thread(target=worker) for _ in range(slots)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"units": len(units), "rescheduled": rescheduled[0]}
 
 
 def _naive_messages(invoice) -> tuple[list[dict[str, str]], set[str]]:
@@ -133,6 +189,57 @@ def cost(quick: bool) -> dict:
     }
 
 
+def _naive_cycle(hook, pending) -> dict:
+    def naive_one(invoice) -> None:
+        messages, _ = _naive_messages(invoice)
+        hook.create_chat_completion(messages, response_format={"type": "json_object"}, max_tokens=2048, temperature=0.0)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(naive_one, pending))
+
+
+def _usd_at(stats: dict) -> float:
+    return _usd(stats["tokens"])
+
+
+def cost2(quick: bool) -> dict:
+    """Two consecutive quincenas of the same companies through the DAG's steps (memory warm in the
+    second) against the naive one-invoice-per-call baseline, each cycle priced at the same moment."""
+    companies, invoices = (2, 80) if quick else (4, 200)
+    sim, nits, _ = _setup("cost2", companies, invoices)
+    from deepseek_provider.hooks.deepseek import DeepSeekHook
+
+    from quincena.classify import classifier
+    from quincena.core import config
+    from quincena.devtools import sample
+    from quincena.ingest import inbox as ingest
+
+    hook = DeepSeekHook()
+    out: dict = {"scale": f"{companies} companies x {invoices} invoices per quincena", "cycles": []}
+    for n, (cycle_id, period_end, before) in enumerate(
+        ((common.CYCLE, common.PERIOD_END, BEFORE), ("2026-11-Q2", "2026-12-01", date(2026, 12, 1)))
+    ):
+        if n:  # the next quincena's invoices, same companies and suppliers
+            sample.generate(companies=companies, invoices=invoices, inbox=config.inbox_dir(), seed=11, period=cycle_id)
+            for nit in nits:
+                ingest.ingest_company(nit, config.inbox_dir())
+        pending = [inv for nit in nits for inv in classifier.load_pending(nit, before)]  # this quincena's
+        sim.reset()
+        _naive_cycle(hook, pending)
+        naive = sim.stats()
+        sim.reset()
+        _pool_units(_plan_units(nits, cycle_id, period_end), 8)
+        ours = sim.stats()
+        usd_ours, usd_naive = _usd_at(ours), _usd_at(naive)
+        out["cycles"].append({
+            "cycle": cycle_id, "invoices": len(pending), "requests_ours": ours["requests"],
+            "requests_naive": naive["requests"], "usd_ours": usd_ours, "usd_naive": usd_naive,
+            "usd_ratio": usd_ours / usd_naive if usd_naive else float("nan"),
+        })  # fmt: skip
+    sim.stop()
+    return out
+
+
 def storm(quick: bool) -> dict:
     companies, invoices = (3, 40) if quick else (5, 100)
     sim, nits, _ = _setup("storm", companies, invoices)
@@ -164,36 +271,136 @@ def storm(quick: bool) -> dict:
 
 
 def scale(quick: bool) -> dict:
-    # 300 x 150 does not fit make bench's 15-minute budget on 2 cores: the shape (300 companies) is kept.
-    companies, invoices = (300, 10) if quick else (300, 30)
-    slots, latency_ms = 16, 100.0
+    """Every company's units through the emulated pool: does the pool stay full while work waits?"""
+    companies, invoices = (300, 30) if quick else (300, 150)
+    slots, latency_ms = 16, 300.0
     t0 = time.monotonic()
-    sim, nits, ingest_s = _setup("scale", companies, invoices, latency_ms=latency_ms, latency_sd_ms=20, concurrency=20)
+    sim, nits, ingest_s = _setup("scale", companies, invoices, latency_ms=latency_ms, latency_sd_ms=60, concurrency=20)
     n = common.count("SELECT count(*) AS n FROM invoices")
     t = time.monotonic()
+    units = _plan_units(nits, common.CYCLE, common.PERIOD_END)
+    plan_s = time.monotonic() - t
+    t = time.monotonic()
     with common.InFlightSampler(sim.stats, interval_s=0.1) as sampler:
-        _ours(nits, companies_at_once=slots // 4)
+        served = _pool_units(units, slots)
     classify_s = time.monotonic() - t
     window = sampler.busy_window()
     occupancy = sum(v for _, v, _ in window) / (len(window) * slots) if window else 0.0
+    # "while work waits": until the queue can no longer fill every slot (the last units' tail excluded).
+    full_until = max((i for i, (_, v, _) in enumerate(window) if v >= slots), default=len(window) - 1)
+    waiting = window[: full_until + 1]
+    occupancy_waiting = sum(v for _, v, _ in waiting) / (len(waiting) * slots) if waiting else 0.0
     left = common.count("SELECT count(*) AS n FROM invoices WHERE status = 'pending'")
+    waits = db_company_waits()
     stats = sim.stats()
     sim.stop()
     return {
         "scale": f"{companies} companies x {invoices} invoices ({n} ingested)",
         "invoices": n,
         "ingest_s": ingest_s,
+        "plan_s": plan_s,
         "classify_s": classify_s,
         "total_s": time.monotonic() - t0,
         "requests": stats["requests"],
+        "units": served["units"],
+        "rescheduled": served["rescheduled"],
         "pending_left": left,
         "occupancy": occupancy,
+        "occupancy_while_work_waits": occupancy_waiting,
         "max_in_flight": stats["max_in_flight"],
+        "slots": slots,
         "latency_ms": latency_ms,
+        **waits,
         "text_chart": common.text_chart(sampler.samples, slots, 15),
     }
 
 
+def db_company_waits() -> dict:
+    from quincena.core import db
+
+    rows = db.query_text(
+        "SELECT company_nit, extract(epoch FROM min(started_at) - (SELECT min(started_at) FROM api_calls)) AS w,"
+        " extract(epoch FROM max(started_at) - (SELECT min(started_at) FROM api_calls)) AS l"
+        " FROM api_calls GROUP BY 1"
+    )
+    first = sorted(float(r["w"]) for r in rows)
+    last = sorted(float(r["l"]) for r in rows)
+    if not first:
+        return {}
+    return {
+        "company_wait_median_s": first[len(first) // 2],
+        "company_wait_max_s": first[-1],
+        "company_last_request_median_s": last[len(last) // 2],
+        "company_last_request_max_s": last[-1],
+    }
+
+
+def offpeak(quick: bool) -> dict:
+    """The same cycle started just before a peak window, with and without the off-peak policy, on a
+    simulated clock: the calls' real token counts (one real run against the simulator) replayed through a
+    pool of N slots with a realistic latency, each call priced by the price table at its simulated start.
+    The waiting rule is the DAG's own (deepseek.offpeak.wait_until before classification, pause_batch
+    before each request)."""
+    import heapq
+    import random
+    from datetime import timedelta
+
+    from quincena.core import db
+    from quincena.deepseek import offpeak as rule
+    from quincena.deepseek import prices
+
+    companies, invoices = (4, 60) if quick else (40, 150)
+    sim, nits, _ = _setup("offpeak", companies, invoices)
+    _pool_units(_plan_units(nits, common.CYCLE, common.PERIOD_END), 8)
+    calls = db.query_text(
+        "SELECT model, prompt_cache_hit_tokens AS hit, prompt_cache_miss_tokens AS miss, completion_tokens AS out"
+        " FROM api_calls WHERE outcome = 'ok' ORDER BY started_at"
+    )
+    sim.stop()
+    table = prices.load()
+    slots, mean_s, sd_s = 16, 11.5, 2.5
+    start = datetime(2026, 11, 17, 0, 59, 30, tzinfo=UTC)  # 30 s before the 01:00 UTC (20:00 Bogotá) window
+
+    def replay(policy: str) -> dict:
+        rng = random.Random(5)
+        began = rule.wait_until(start, policy, table)  # the wait_offpeak sensor
+        free = [began] * slots
+        heapq.heapify(free)
+        cost = Decimal(0)
+        peak_calls = 0
+        end = began
+        for call in calls:
+            at = heapq.heappop(free)
+            until = rule.pause_batch(at, policy, table)  # classify_batch's check before a request
+            at = until or at
+            price, version = table.cost(call["model"], call["hit"], call["miss"], call["out"], at)
+            cost += price
+            peak_calls += version.endswith(":peak")
+            latency = max(1.0, rng.lognormvariate(*_lognormal(mean_s, sd_s)))
+            done = at + timedelta(seconds=latency)
+            end = max(end, done)
+            heapq.heappush(free, done)
+        return {"usd": float(cost), "peak_calls": peak_calls, "calls": len(calls),
+                "finished_h": (end - start).total_seconds() / 3600}  # fmt: skip
+
+    runs = {policy: replay(policy) for policy in ("ignore", "prefer", "strict")}
+    return {
+        "scale": f"{companies} companies x {invoices} invoices, {len(calls)} calls, pool {slots}, "
+        f"L ~{mean_s:g}±{sd_s:g} s, start {start:%H:%M} UTC",
+        **{f"{p}_{k}": v for p, r in runs.items() for k, v in r.items()},
+        "ratio_strict": runs["strict"]["usd"] / runs["ignore"]["usd"],
+        "ratio_prefer": runs["prefer"]["usd"] / runs["ignore"]["usd"],
+    }
+
+
+def _lognormal(mean: float, sd: float) -> tuple[float, float]:
+    import math
+
+    sigma2 = math.log(1 + (sd / mean) ** 2)
+    return math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
+
+
 if __name__ == "__main__":
     which = sys.argv[1]
-    print(json.dumps({"cost": cost, "storm": storm, "scale": scale}[which]("--quick" in sys.argv)))
+    benches = {"cost": cost, "cost2": cost2, "storm": storm, "scale": scale, "offpeak": offpeak}
+    print(json.dumps(benches[which]("--quick" in sys.argv)))

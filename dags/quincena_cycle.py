@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
+from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
 
 from quincena.core import config
@@ -19,13 +20,15 @@ from quincena.pipeline.approval import CompanyApprovalOperator
 
 # The grid names each mapped company task "NIT name" instead of 0..N (set by each step from its target).
 COMPANY_LABEL = "{{ company_label }}"
-# Requests one company's classify task keeps in flight; it holds exactly this many pool slots.
-REQUESTS_PER_TASK = config.requests_per_task()
+# ... and each classify_batch instance "NIT name · ola 1 · 3/12" (company, wave, unit).
+BATCH_LABEL = "{{ batch_label }}"
+# Runs start at 05:00 Bogotá (10:00 UTC), when DeepSeek's morning peak window ends: 15 off-peak hours ahead.
+SCHEDULE = f"0 {config.CYCLE_START_HOUR} 1,16 * *"
 
 
 @dag(
     dag_id="quincena_cycle",
-    schedule=CronDataIntervalTimetable("0 0 1,16 * *", timezone=config.TIMEZONE),
+    schedule=CronDataIntervalTimetable(SCHEDULE, timezone=config.TIMEZONE),
     start_date=pendulum.datetime(2026, 1, 1, tz=config.TIMEZONE),
     catchup=False,
     max_active_runs=1,
@@ -51,6 +54,11 @@ REQUESTS_PER_TASK = config.requests_per_task()
         "invoices_per_request": Param(
             8, type="integer", minimum=1, maximum=40, title="Invoices per request",
             description="invoices of ONE company sent together in a request",
+        ),
+        "offpeak_policy": Param(
+            None, type=["null", "string"], enum=[None, "strict", "prefer", "ignore"], title="Off-peak policy",
+            description="strict: no DeepSeek request starts in a peak billing window; prefer: start off-peak, "
+            "then run through; ignore: never wait; empty = QUINCENA_OFFPEAK_POLICY (default strict)",
         ),
     },
 )  # fmt: skip
@@ -83,25 +91,19 @@ def quincena_cycle():
 
             return cycle.ingest(target)
 
-        @task(pool=config.DEEPSEEK_POOL, pool_slots=REQUESTS_PER_TASK, map_index_template=COMPANY_LABEL)
-        def classify(target: dict, ingested: dict) -> dict:
-            from airflow.sdk.exceptions import AirflowFailException
-
-            from quincena.classify import classifier
-            from quincena.pipeline import cycle
-
-            try:
-                return cycle.classify(target, concurrency=REQUESTS_PER_TASK)
-            except classifier.ClassificationHalted as exc:
-                if not exc.retryable:  # 402 or no usable key: retrying cannot help, a person must act
-                    raise AirflowFailException(str(exc)) from exc
-                raise
-
         @task(map_index_template=COMPANY_LABEL)
-        def store_entries(target: dict, classified: dict) -> dict:
+        def plan_batches(target: dict, ingested: dict) -> list[dict]:
             from quincena.pipeline import cycle
 
-            return cycle.store_entries(target)
+            return cycle.plan_batches(target)
+
+        # all_done: classify_batch (shared by every company) is upstream; the step itself fails when
+        # its company still has pending invoices, so one company's failure does not stop the others.
+        @task(map_index_template=COMPANY_LABEL, trigger_rule="all_done")
+        def store_entries(target: dict, planned: list[dict]) -> dict:
+            from quincena.pipeline import cycle
+
+            return cycle.store_entries(target, require_complete=True)
 
         @task(map_index_template=COMPANY_LABEL)
         def summarize(target: dict, stored: dict) -> dict:
@@ -126,10 +128,56 @@ def quincena_cycle():
 
             return step.export_company(target)
 
-        summary = summarize(target, store_entries(target, classify(target, ingest(target))))
+        planned = plan_batches(target, ingest(target))
+        stored = store_entries(target, planned)
+        books.append(stored)
         approval_step = CompanyApprovalOperator(task_id="approval", map_index_template=COMPANY_LABEL, retries=0)
-        summary >> approval_step
+        summarize(target, stored) >> approval_step
         export(target, apply_approval(target, approval_step.output))
+        return planned  # the company's batches, gathered by `schedule`
+
+    books: list = []  # company.store_entries, to hang it after classify_batch below
+
+    @task
+    def schedule(cycle_plan: dict, company_targets: list[dict], planned: list[list[dict]]) -> list[dict]:
+        """Every company's batches as classify_batch units, fair order; when classification may start."""
+        import pendulum
+
+        from quincena.deepseek import offpeak
+        from quincena.pipeline import cycle
+
+        context = get_current_context()
+        policy = offpeak.resolve_policy(context["params"].get("offpeak_policy"))
+        now = pendulum.now("UTC")
+        start = offpeak.wait_until(now, policy, model=cycle_plan["settings"].get("model"))
+        context["ti"].xcom_push(key="start_at", value=start.isoformat())
+        return cycle.schedule_units(company_targets, list(planned), policy, now=now)
+
+    # Off-peak: wait for the peak window to end, deferred (in the triggerer: no worker, no pool slot).
+    wait_offpeak = DateTimeSensorAsync(
+        task_id="wait_offpeak", target_time="{{ ti.xcom_pull(task_ids='schedule', key='start_at') }}"
+    )
+
+    # One pool slot = one request in flight: the scheduler refills a freed slot from any company.
+    @task(pool=config.DEEPSEEK_POOL, pool_slots=1, map_index_template=BATCH_LABEL)
+    def classify_batch(unit: dict) -> dict:
+        from datetime import UTC, datetime, timedelta
+
+        from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException
+
+        from quincena.classify import classifier
+        from quincena.pipeline import cycle
+
+        try:
+            return cycle.classify_unit(unit)
+        except cycle.WaitForLessons as exc:  # its representatives are in flight: give the slot back
+            raise AirflowRescheduleException(datetime.now(UTC) + timedelta(seconds=exc.seconds)) from exc
+        except cycle.PeakHours as exc:  # strict off-peak policy: give the slot back until the window ends
+            raise AirflowRescheduleException(exc.until) from exc
+        except classifier.ClassificationHalted as exc:
+            if not exc.retryable:  # 402 or no usable key: retrying cannot help, a person must act
+                raise AirflowFailException(str(exc)) from exc
+            raise
 
     @task(trigger_rule="all_done")
     def aggregate_costs(cycle_plan: dict | None) -> dict:
@@ -148,9 +196,13 @@ def quincena_cycle():
         cycle.check_complete(summary)
 
     cycle_plan = plan()
-    groups = company.expand(target=targets(cycle_plan))
+    company_targets = targets(cycle_plan)
+    planned = company.expand(target=company_targets)
+    units = schedule(cycle_plan, company_targets, planned)
+    classified = classify_batch.expand(unit=units)
+    units >> wait_offpeak >> classified >> books[0]
     summary = aggregate_costs(cycle_plan)
-    groups >> summary
+    planned.operator.task_group >> summary
     check_complete(summary)
 
 

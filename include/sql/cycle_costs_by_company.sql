@@ -37,7 +37,7 @@ SELECT c.nit AS member, c.name,
        coalesce(calls.prompt_cache_hit_tokens, 0) AS prompt_cache_hit_tokens,
        coalesce(calls.prompt_cache_miss_tokens, 0) AS prompt_cache_miss_tokens,
        coalesce(calls.completion_tokens, 0) AS completion_tokens,
-       coalesce(calls.cost_usd, 0) AS cost_usd
+       coalesce(calls.cost_usd, 0) AS cost_usd, coalesce(calls.peak_cost_usd, 0) AS peak_cost_usd
 FROM companies c
 LEFT JOIN inv ON inv.company_nit = c.nit
 LEFT JOIN cls ON cls.company_nit = c.nit

@@ -64,3 +64,30 @@ def test_a_cycle_without_calls_prints_zero_costs_without_exponent(clean_db, tmp_
     csv_text, page = result.csv_path.read_text(encoding="utf-8"), result.html_path.read_text(encoding="utf-8")
     assert "0E-8" not in csv_text and "0.00000000" in csv_text  # the CSV keeps the ledger's precision
     assert "0E-8" not in page and "US$0.00" in page  # the page shows money as money
+
+
+def test_spend_is_split_into_peak_and_off_peak(clean_db, tmp_path) -> None:
+    """A call priced inside a peak window carries the price table's ':peak' version; the report splits on it."""
+    from quincena.deepseek import prices
+
+    table = prices.load()
+    peak_at, off_at = datetime(2026, 11, 16, 2, 0, tzinfo=UTC), datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO companies (nit, dv, name) VALUES (%s, 3, 'A SAS')", (A,))
+        for at in (peak_at, off_at):
+            cost, version = table.cost("deepseek-v4-flash", 0, 1_000_000, 0, at)
+            cur.execute(
+                "INSERT INTO api_calls (attempt_id, call_id, attempt_no, started_at, key_name, model, company_nit,"
+                " cycle_id, outcome, latency_ms, prompt_cache_miss_tokens, cost_usd, price_version)"
+                " VALUES (%s, %s, 1, %s, 'k1', 'deepseek-v4-flash', %s, %s, 'ok', 10, 1000000, %s, %s)",
+                (uuid.uuid4(), uuid.uuid4(), at, A, CYCLE, cost, version),
+            )
+    result = costs.aggregate_cycle(CYCLE, [A], tmp_path)
+    assert result.total["peak_cost_usd"] == Decimal("0.30") and result.total["off_peak_cost_usd"] == Decimal("0.15")
+    assert result.companies[0]["peak_cost_usd"] == Decimal("0.30")
+    assert result.to_dict()["peak_cost_usd"] == "0.30000000"
+    stored = db.query_text(
+        "SELECT peak_cost_usd FROM cycle_costs WHERE dimension = 'total' AND cycle_id = %s", (CYCLE,)
+    )
+    assert stored[0]["peak_cost_usd"] == Decimal("0.30")
+    assert "at peak prices USD" in result.html_path.read_text(encoding="utf-8")

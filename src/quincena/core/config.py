@@ -16,6 +16,9 @@ DEEPSEEK_CONN_ID = "deepseek_default"
 DEEPSEEK_POOL = "deepseek"
 TIMEZONE = "America/Bogota"  # DIAN issue dates, quincenas and report weeks are Colombian calendar dates
 TZ = ZoneInfo(TIMEZONE)
+# Scheduled cycles start at this hour (Bogotá) on the 1st and 16th: 05:00 = 10:00 UTC, when DeepSeek's
+# morning peak billing window ends (see deepseek.offpeak); the data intervals run 05:00 to 05:00.
+CYCLE_START_HOUR = 5
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -100,9 +103,55 @@ def db_connect_timeout_s() -> int:
     return int(os.environ.get("QUINCENA_DB_CONNECT_TIMEOUT_S", "10"))
 
 
-def requests_per_task() -> int:
-    """Requests one company's classify task keeps in flight; it holds exactly this many pool slots."""
-    return int(os.environ.get("QUINCENA_REQUESTS_PER_TASK", "4"))
+def requests_per_unit() -> int | None:
+    """QUINCENA_REQUESTS_PER_UNIT: request-sized batches one classify_batch task instance sends, one after
+    the other, holding one pool slot. Unset: as many as fill QUINCENA_UNIT_TARGET_S at the ledger's recent
+    median answer time. A task instance's start and end cost seconds of CPU in which its slot carries
+    no request: several requests per instance spread that cost; 1 = one request per instance."""
+    value = setting("QUINCENA_REQUESTS_PER_UNIT")
+    return max(1, int(value)) if value else None
+
+
+def unit_target_s() -> float:
+    """QUINCENA_UNIT_TARGET_S: seconds of answers one classify_batch instance should carry (default 150)."""
+    return float(setting("QUINCENA_UNIT_TARGET_S", "150") or "150")
+
+
+def deepseek_pool_slots() -> int:
+    """The deepseek pool's size as deployed (include/pools.json), for planning; Airflow enforces the pool."""
+    import json
+
+    pools = json.loads((include_dir() / "pools.json").read_text(encoding="utf-8"))
+    return int(pools[DEEPSEEK_POOL]["slots"])
+
+
+def max_mapped_units() -> int:
+    """QUINCENA_MAX_MAPPED_UNITS: most classify_batch instances one run maps (Airflow's [core]
+    max_map_length, 1024 by default); more batches than this are packed several to an instance."""
+    return max(1, int(setting("QUINCENA_MAX_MAPPED_UNITS", "1024") or "1024"))
+
+
+def lesson_wait_s() -> int:
+    """QUINCENA_LESSON_WAIT_S: how long a wave-2 batch waits (rescheduled, holding no slot) for the
+    wave-1 answers its look-alikes learn from before it asks DeepSeek itself (default 30 minutes)."""
+    return int(setting("QUINCENA_LESSON_WAIT_S", "1800") or "1800")
+
+
+OFFPEAK_POLICIES = ("strict", "prefer", "ignore")
+
+
+def offpeak_policy(env: Mapping[str, str] | None = None) -> str:
+    """QUINCENA_OFFPEAK_POLICY: when the cycle's DeepSeek calls may run (the price table's peak windows).
+
+    ``strict`` (default): no request starts inside a peak window: classification waits for the window
+    to end and a batch about to start inside one waits again (both holding no worker or pool slot);
+    ``prefer``: classification starts off-peak but, once started, runs through a window;
+    ``ignore``: never wait.
+    """
+    value = (setting("QUINCENA_OFFPEAK_POLICY", "strict", env=env) or "strict").lower()
+    if value not in OFFPEAK_POLICIES:
+        raise ValueError(f"QUINCENA_OFFPEAK_POLICY must be one of {', '.join(OFFPEAK_POLICIES)}, not {value!r}")
+    return value
 
 
 def reconcile_tolerance_text() -> str:

@@ -26,7 +26,8 @@ _CALL_COUNTERS = (
     "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens",
 )  # fmt: skip
 _COUNTERS = _INVOICE_COUNTERS + _CALL_COUNTERS
-CSV_COLUMNS = ("dimension", "member", "name", *_COUNTERS, "cost_usd", "proportional_cost_usd",
+CSV_COLUMNS = ("dimension", "member", "name", *_COUNTERS, "cost_usd", "peak_cost_usd", "off_peak_cost_usd",
+               "proportional_cost_usd",
                "avg_cost_per_invoice_usd", "cache_hit_ratio")  # fmt: skip
 EXPORT_COLUMNS = ("company_nit", "format", "version", "part", "status", "vouchers", "lines", "path")
 
@@ -54,6 +55,8 @@ class CycleCosts:
         return {
             "cycle_id": self.cycle_id,
             "total_cost_usd": decimal_text(self.total["cost_usd"]),
+            "peak_cost_usd": decimal_text(self.total["peak_cost_usd"]),
+            "off_peak_cost_usd": decimal_text(self.total["off_peak_cost_usd"]),
             "calls": self.total["calls"],
             "invoices": self.total["invoices"],
             "classified": self.total["classified"],
@@ -81,8 +84,11 @@ def compute(cycle_id: str, companies: list[str]) -> CycleCosts:
     # Invoice figures come from the companies; call figures from the keys, which partition the whole
     # ledger of the cycle: a call filed under no company still counts in the total.
     total: dict[str, Any] = {name: sum(r[name] for r in rows) for name in _INVOICE_COUNTERS}
-    total.update({name: sum(r[name] for r in keys) for name in (*_CALL_COUNTERS, "cost_usd")})
+    total.update({name: sum(r[name] for r in keys) for name in (*_CALL_COUNTERS, "cost_usd", "peak_cost_usd")})
     total.update(member="all", name="all companies", cost_usd=Decimal(total["cost_usd"]))
+    total["peak_cost_usd"] = Decimal(total["peak_cost_usd"])
+    for row in (*rows, *keys, total):  # spend split by the price table's peak windows (at each call's start)
+        row["off_peak_cost_usd"] = Decimal(row["cost_usd"]) - Decimal(row["peak_cost_usd"])
     per_invoice = (total["cost_usd"] / total["invoices"]).quantize(_EIGHT) if total["invoices"] else None
     for row in rows:
         share = Decimal(row["invoices"]) / total["invoices"] if total["invoices"] else Decimal(0)
@@ -128,6 +134,7 @@ def _row(cycle_id: str, dimension: str, source: dict[str, Any]) -> dict[str, Any
         cost_usd=source["cost_usd"],
         proportional_cost_usd=source.get("proportional_cost_usd"),
         avg_cost_per_invoice_usd=source.get("avg_cost_per_invoice_usd"),
+        peak_cost_usd=source.get("peak_cost_usd", 0),
     )
     return row
 
@@ -172,8 +179,8 @@ def render_html(costs: CycleCosts) -> str:
             "pudo cobrarlas (ver quincena reconcile).</p>"
         )
     summary_cols = ["invoices", "classified", "review", "pending", "quarantined_files", "calls", "rate_limited",
-                    "in_flight_calls", "cost_usd", "avg_cost_per_invoice_usd", "cache_hit_ratio",
-                    "memory_share_of_lines"]  # fmt: skip
+                    "in_flight_calls", "cost_usd", "peak_cost_usd", "off_peak_cost_usd", "avg_cost_per_invoice_usd",
+                    "cache_hit_ratio", "memory_share_of_lines"]  # fmt: skip
     summary = report_html.table([t], summary_cols)
     names = [f"{c['member']} {c['name']}" for c in costs.companies]
     company_chart = report_html.bar_chart(
@@ -191,10 +198,10 @@ def render_html(costs: CycleCosts) -> str:
         {"aciertos de caché": [c["cache_hit_ratio"] for c in costs.companies]},
     )  # fmt: skip
     company_cols = ["member", "name", "invoices", "classified", "review", "pending", "quarantined_files",
-                    "memory_lines", "model_lines", "calls", "rate_limited", "cost_usd", "proportional_cost_usd",
-                    "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
+                    "memory_lines", "model_lines", "calls", "rate_limited", "cost_usd", "peak_cost_usd",
+                    "proportional_cost_usd", "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
     key_cols = ["member", "calls", "ok_calls", "rate_limited", "failed_calls", "in_flight_calls",
-                "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens", "cost_usd",
+                "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens", "cost_usd", "peak_cost_usd",
                 "cache_hit_ratio"]  # fmt: skip
     return report_html.page(
         f"Quincena {costs.cycle_id}: clasificación y costo de DeepSeek",

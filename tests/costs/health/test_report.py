@@ -163,6 +163,7 @@ def test_every_figure_of_the_week(seeded, tmp_path) -> None:
         "tokens": 4_160_000, "peak_tokens": 1_040_000, "peak_token_share": "0.2500",
         "priced_as_run_usd": "0.37200000", "all_off_peak_usd": "0.29760000", "all_peak_usd": "0.59520000",
         "saving_usd": "0.07440000", "saving_share": "0.2000", "unpriced_models": [],
+        "spent_peak_usd": "0.14880000", "spent_off_peak_usd": "0.22320000",  # 8 x 0.0186 | 24 x 0.0093
     }  # fmt: skip
 
 

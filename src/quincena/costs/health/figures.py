@@ -289,7 +289,7 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
     re-priced all at off-peak and all at peak rates."""
     table, unit = prices.load_with_unit()
     rows = db.query("health_tokens_by_hour", {"start": week.start, "end": week.end})
-    as_run = off = peak = Decimal(0)
+    as_run = off = peak = spent_peak = Decimal(0)
     tokens = peak_tokens = 0
     unpriced: set[str] = set()
     versions: set[str] = set()
@@ -309,6 +309,8 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
             peak_tokens += count
         versions.add(entry.version)
         windows = entry.peak_windows or windows
+        if version.endswith(":peak"):  # the ledger's cost of the hours inside a peak window
+            spent_peak += Decimal(row["cost_usd"])
         off += _price(row, entry.base, unit)
         peak += _price(row, entry.peak or entry.base, unit)
     saving = as_run - off
@@ -321,6 +323,8 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
         "peak_tokens": peak_tokens,
         "peak_token_share": _ratio(peak_tokens, tokens),
         "priced_as_run_usd": as_run.quantize(_USD8, ROUND_HALF_UP),
+        "spent_peak_usd": spent_peak.quantize(_USD8, ROUND_HALF_UP),  # as run, split by the windows
+        "spent_off_peak_usd": (as_run - spent_peak).quantize(_USD8, ROUND_HALF_UP),
         "all_off_peak_usd": off.quantize(_USD8, ROUND_HALF_UP),
         "all_peak_usd": peak.quantize(_USD8, ROUND_HALF_UP),
         "saving_usd": saving.quantize(_USD8, ROUND_HALF_UP),

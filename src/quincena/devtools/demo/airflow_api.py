@@ -77,12 +77,12 @@ def trigger_cycle(api: AirflowApi, settings: DemoSettings) -> dict[str, Any]:
         api.request("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
         return existing
     start, end = periods.cycle_bounds(settings.cycle)
-    bogota = config.TIMEZONE
+    bogota, hour = config.TIMEZONE, config.CYCLE_START_HOUR  # the schedule's own interval boundaries
     body = {
         "dag_run_id": settings.run_id,
-        "logical_date": pendulum.datetime(start.year, start.month, start.day, tz=bogota).isoformat(),
-        "data_interval_start": pendulum.datetime(start.year, start.month, start.day, tz=bogota).isoformat(),
-        "data_interval_end": pendulum.datetime(end.year, end.month, end.day, tz=bogota).isoformat(),
+        "logical_date": pendulum.datetime(start.year, start.month, start.day, hour, tz=bogota).isoformat(),
+        "data_interval_start": pendulum.datetime(start.year, start.month, start.day, hour, tz=bogota).isoformat(),
+        "data_interval_end": pendulum.datetime(end.year, end.month, end.day, hour, tz=bogota).isoformat(),
         "conf": {"cycle": settings.cycle},
         "note": "started by `quincena demo start`",
     }

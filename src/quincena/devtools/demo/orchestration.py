@@ -166,8 +166,10 @@ def airflow_settings(paths: DemoPaths, settings: DemoSettings, airflow_db_uri: s
             "plugins_folder": str(repo / "plugins"),
             "load_examples": "False",
             "executor": "LocalExecutor",
-            "parallelism": str(PARALLELISM),
-            "max_active_tasks_per_dag": str(PARALLELISM),
+            # One classify_batch task per pool slot plus room for the other steps: a smaller executor
+            # could never fill the pool (each task instance holds one slot and one executor process).
+            "parallelism": str(max(PARALLELISM, pool_slots() + 4)),
+            "max_active_tasks_per_dag": str(max(PARALLELISM, pool_slots() + 4)),
             "dags_are_paused_at_creation": "True",
             # Naive dates typed in the trigger form or the API are Bogotá's; the UI itself shows each
             # browser's time zone (Airflow 3 has no server-side default_ui_timezone).
@@ -223,6 +225,8 @@ def airflow_env(paths: DemoPaths, settings: DemoSettings, firm_db_uri: str) -> d
         for k, v in os.environ.items()
         if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_")) and k not in ("AIRFLOW_HOME", "AIRFLOW_CONFIG")
     }
+    # The demo runs now, whatever the hour: no off-peak wait unless the user set a policy explicitly.
+    env.setdefault("QUINCENA_OFFPEAK_POLICY", "ignore")
     env.update(
         AIRFLOW_HOME=str(paths.airflow_home),
         QUINCENA_LOCAL=str(paths.local),

@@ -1,0 +1,88 @@
+"""What the model is asked about each line, and whether its answer can be trusted."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from quincena.classify.model import Invoice, Line
+from quincena.core import puc
+
+
+def item_for(invoice: Invoice, line: Line) -> dict[str, Any]:
+    """One line in the wire format, with its invoice as context."""
+    item = {
+        "id": str(line.line_id),
+        "description": line.description,
+        "supplier_name": invoice.supplier_name,
+        "supplier_nit": invoice.supplier_nit,
+        "doc_type": invoice.doc_type,
+        "invoice": invoice.number,
+        "amount": line.line_total,
+        "quantity": line.quantity,
+    }
+    if line.tax_percent is not None:
+        item["tax_percent"] = line.tax_percent
+    return item
+
+
+def validate_answer(
+    expected_ids: Iterable[str], answer: Any, min_confidence: float
+) -> tuple[dict[str, tuple[str, float]], dict[str, str]]:
+    """Split an answer into accepted ``{id: (account, confidence)}`` and ``{id: problem}``.
+
+    Nothing outside the catalog, below the confidence threshold, duplicated or missing passes.
+    """
+    expected = list(expected_ids)
+    problems: dict[str, str] = {}
+    accepted: dict[str, tuple[str, float]] = {}
+    entries = answer.get("classifications") if isinstance(answer, dict) else None
+    if not isinstance(entries, list):
+        return {}, {i: 'the answer has no "classifications" list' for i in expected}
+    catalog = puc.purchase_accounts()
+    seen: set[str] = set()
+    for entry in entries:
+        if not isinstance(entry, dict) or str(entry.get("id")) not in expected:
+            continue  # an id we did not ask about is ignored, never stored
+        item_id = str(entry["id"])
+        if item_id in seen:
+            problems[item_id] = f"item {item_id}: answered twice"
+            accepted.pop(item_id, None)
+            continue
+        seen.add(item_id)
+        problem = _entry_problem(item_id, entry, catalog, min_confidence)
+        if problem:
+            problems[item_id] = problem
+        else:
+            accepted[item_id] = (str(entry["account"]), float(entry["confidence"]))
+    for item_id in expected:
+        if item_id not in seen:
+            problems[item_id] = f"item {item_id}: missing from the answer"
+    return accepted, problems
+
+
+def _entry_problem(item_id: str, entry: dict, catalog: dict, min_confidence: float) -> str | None:
+    account = str(entry.get("account", "")).strip()
+    if account not in catalog:
+        return f"item {item_id}: account {account!r} is not a purchase sub-account of the catalog"
+    try:
+        confidence = float(Decimal(str(entry.get("confidence"))))
+    except (InvalidOperation, ValueError):
+        return f"item {item_id}: confidence {entry.get('confidence')!r} is not a number"
+    if not 0 <= confidence <= 1:
+        return f"item {item_id}: confidence {confidence} is outside 0..1"
+    if confidence < min_confidence:
+        return f"item {item_id}: confidence {confidence:.2f} below {min_confidence:.2f} for {account}"
+    return None
+
+
+# --- storing -------------------------------------------------------------------------------------
+
+
+def _parse(content: str) -> Any:
+    try:
+        return json.loads(content)
+    except (TypeError, ValueError):
+        return None  # validate_answer turns this into a stated error for the one retry

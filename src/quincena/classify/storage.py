@@ -1,0 +1,140 @@
+"""The classifier's database side: pending invoices, stored verdicts, supplier memory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from quincena.classify.model import Invoice, Line, Verdict, description_key
+from quincena.core import db
+
+log = logging.getLogger(__name__)
+
+
+def load_pending(company_nit: str, before: date) -> list[Invoice]:
+    rows = db.query("classify_pending_invoices", {"company_nit": company_nit, "before": before})
+    return [
+        Invoice(
+            invoice_id=r["id"],
+            number=r["number"],
+            doc_type=r["doc_type"],
+            supplier_nit=r["supplier_nit"],
+            supplier_name=r["supplier_name"],
+            issue_date=r["issue_date"],
+            lines=tuple(
+                Line(
+                    line_id=ln["line_id"],
+                    line_no=ln["line_no"],
+                    description=ln["description"],
+                    line_total=ln["line_total"],
+                    quantity=ln["quantity"],
+                    tax_percent=ln["tax_percent"],
+                )
+                for ln in (r["lines"] or [])
+            ),
+        )
+        for r in rows
+    ]
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def store(
+    company_nit: str,
+    cycle_id: str,
+    invoices: Sequence[Invoice],
+    verdicts: dict[int, Verdict],
+    problems: dict[int, str],
+    memory_min_confidence: float,
+) -> tuple[int, int]:
+    """Write verdicts and invoice outcomes in one transaction. Returns (classified, review).
+
+    An invoice is classified only when every line has a valid verdict; otherwise it goes to
+    review with the reasons, and its valid lines are kept as proposals for the accountant.
+    """
+    classified = review = 0
+    memory_writes: list[tuple[str, dict[str, Any]]] = []
+    with db.transaction() as cur:
+        for invoice in invoices:
+            for line in invoice.lines:
+                verdict = verdicts.get(line.line_id)
+                if verdict is None:
+                    continue
+                cur.execute(
+                    db.load_sql("classification_insert"), _classification_row(company_nit, cycle_id, invoice, verdict)
+                )
+                memory_writes.extend(_memory_write(company_nit, invoice, line, verdict, memory_min_confidence))
+            reasons = [problems[ln.line_id] for ln in invoice.lines if ln.line_id in problems]
+            missing = [ln for ln in invoice.lines if ln.line_id not in verdicts and ln.line_id not in problems]
+            if missing:
+                continue  # not decided in this batch (should not happen): stays pending
+            if not invoice.lines:
+                reasons = ["the invoice has no lines to classify"]
+            status = "review" if reasons else "classified"
+            cur.execute(
+                db.load_sql("invoice_finish"),
+                {"invoice_id": invoice.invoice_id, "status": status, "reason": "; ".join(reasons)[:2000] or None},
+            )
+            if cur.rowcount:
+                classified += status == "classified"
+                review += status == "review"
+        # Concurrent batches of one company touch the same memory rows: taking their locks in one
+        # global order (and last, after the lines) is what keeps two transactions from deadlocking.
+        for name, params in sorted(memory_writes, key=lambda w: (w[1]["supplier_nit"], w[1]["description_key"])):
+            cur.execute(db.load_sql(name), params)
+    return classified, review
+
+
+def _classification_row(company_nit: str, cycle_id: str, invoice: Invoice, verdict: Verdict) -> dict[str, Any]:
+    return {
+        "line_id": verdict.line_id,
+        "invoice_id": invoice.invoice_id,
+        "company_nit": company_nit,
+        "account": verdict.account,
+        "confidence": round(verdict.confidence, 3),
+        "source": verdict.source,
+        "model": verdict.model,
+        "prompt_version": verdict.prompt_version,
+        "call_id": verdict.call_id,
+        "cycle_id": cycle_id,
+        "rationale": None,
+    }
+
+
+def _memory_write(
+    company_nit: str, invoice: Invoice, line: Line, verdict: Verdict, threshold: float
+) -> list[tuple[str, dict[str, Any]]]:
+    """The supplier-memory statement a verdict calls for (a hit count, a lesson, or nothing)."""
+    key = {
+        "company_nit": company_nit,
+        "supplier_nit": invoice.supplier_nit,
+        "description_key": description_key(line.description),
+    }
+    if verdict.source == "memory":
+        return [("memory_hit", key)]
+    if verdict.confidence >= threshold:
+        lesson = {**key, "account": verdict.account, "confidence": round(verdict.confidence, 3), "source": "model"}
+        return [("memory_remember", lesson)]
+    return []
+
+
+# --- memory --------------------------------------------------------------------------------------
+
+
+def memory_verdicts(company_nit: str, invoices: Sequence[Invoice]) -> dict[int, Verdict]:
+    """Verdicts for every line the company's supplier memory already knows."""
+    suppliers = sorted({inv.supplier_nit for inv in invoices})
+    if not suppliers:
+        return {}
+    rows = db.query("memory_for_suppliers", {"company_nit": company_nit, "supplier_nits": suppliers})
+    memory = {(r["supplier_nit"], r["description_key"]): r for r in rows}
+    verdicts: dict[int, Verdict] = {}
+    for invoice in invoices:
+        for line in invoice.lines:
+            hit = memory.get((invoice.supplier_nit, description_key(line.description)))
+            if hit:
+                verdicts[line.line_id] = Verdict(line.line_id, hit["account_code"], float(hit["confidence"]), "memory")
+    return verdicts
