@@ -90,4 +90,4 @@ def test_spend_is_split_into_peak_and_off_peak(clean_db, tmp_path) -> None:
         "SELECT peak_cost_usd FROM cycle_costs WHERE dimension = 'total' AND cycle_id = %s", (CYCLE,)
     )
     assert stored[0]["peak_cost_usd"] == Decimal("0.30")
-    assert "at peak prices USD" in result.html_path.read_text(encoding="utf-8")
+    assert "Costo en hora pico" in result.html_path.read_text(encoding="utf-8")

@@ -23,6 +23,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--prompt-version", default=None, help="fail unless the code's prompt is this version")
     parser.add_argument("--conn-id", default=None, help="Airflow connection of the DeepSeek account")
     parser.add_argument("--invoices-per-request", type=int, default=8, help="batch size, as in the pipeline (8)")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="requests in flight at once (4; keep it under the account's limit)"
+    )
     parser.set_defaults(handler=_eval)
 
 
@@ -39,7 +42,7 @@ def _eval(args: argparse.Namespace) -> int:
         settings = classifier.Settings(
             invoices_per_request=args.invoices_per_request,
             model=(args.model or "").strip() or None,
-            concurrency=config.requests_per_task(),
+            concurrency=args.concurrency,
         )
     except (evaluate.EvalError, gold.GoldError, ValueError) as exc:
         raise UserError(str(exc)) from None
