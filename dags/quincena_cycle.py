@@ -131,7 +131,11 @@ def quincena_cycle():
         planned = plan_batches(target, ingest(target))
         stored = store_entries(target, planned)
         books.append(stored)
-        approval_step = CompanyApprovalOperator(task_id="approval", map_index_template=COMPANY_LABEL, retries=0)
+        # One retry: on Airflow 3.3.2's LocalExecutor an answer given while the worker that parked the task is
+        # still being reaped can fail the task; the retry asks the accountant again instead of failing the company.
+        approval_step = CompanyApprovalOperator(
+            task_id="approval", map_index_template=COMPANY_LABEL, retries=1, retry_delay=timedelta(seconds=10)
+        )
         summarize(target, stored) >> approval_step
         export(target, apply_approval(target, approval_step.output))
         return planned  # the company's batches, gathered by `schedule`
