@@ -98,8 +98,18 @@ def trigger_cycle(api: AirflowApi, settings: DemoSettings) -> dict[str, Any]:
     return response.json()
 
 
+# An unattended approver answers a request only once it has been open this long. On Airflow 3.3.2's
+# LocalExecutor an answer that lands before the scheduler has processed the exit of the worker that
+# parked the task can fail that try (the resumed try finds it up_for_retry); a person never answers
+# that fast, a script does.
+MIN_OPEN_S = 15.0
+
+
 def approve_open_requests(api: AirflowApi, run_id: str, comment: str) -> int:
-    """Answer "Aprobar" to every approval request of the run still open (as the API's user); returns how many."""
+    """Answer "Aprobar" to every approval request of the run open for MIN_OPEN_S (as the API's user); returns
+    how many were answered."""
+    from datetime import UTC, datetime
+
     from quincena.pipeline.approval import APPROVE, COMMENT
 
     found = api.request("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/hitlDetails", params={"response_received": "false"})
@@ -108,6 +118,9 @@ def approve_open_requests(api: AirflowApi, run_id: str, comment: str) -> int:
     for detail in found.json()["hitl_details"]:
         ti = detail["task_instance"]
         if ti["state"] != "awaiting_input":  # not parked yet: answer at the next poll, not inside that window
+            continue
+        opened = datetime.fromisoformat(detail["created_at"].replace("Z", "+00:00"))
+        if (datetime.now(UTC) - opened).total_seconds() < MIN_OPEN_S:
             continue
         path = f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/{ti['map_index']}/hitlDetails"
         answer = {"chosen_options": [APPROVE], "params_input": {COMMENT: comment}}
