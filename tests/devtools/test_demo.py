@@ -51,10 +51,9 @@ def poll(what: str, check: Callable[[], Any], timeout_s: float, interval_s: floa
     pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
-@pytest.fixture(scope="module")
-def demo_env() -> Iterator[dict[str, str]]:
+def private_demo_env(prefix: str, companies: int, invoices: int) -> dict[str, str]:
     """A private .local (QUINCENA_LOCAL) and free ports; the session's AIRFLOW_*/QUINCENA_* are not inherited."""
-    local = Path(tempfile.mkdtemp(prefix="quincena-demo-"))
+    local = Path(tempfile.mkdtemp(prefix=prefix))
     local.chmod(0o755)  # the embedded PostgreSQL runs as its own system user when we are root
     env = {
         k: v
@@ -65,9 +64,16 @@ def demo_env() -> Iterator[dict[str, str]]:
         QUINCENA_LOCAL=str(local),
         QUINCENA_DEMO_API_PORT=str(free_port()),
         QUINCENA_DEMO_SIMULATOR_PORT=str(free_port()),
-        QUINCENA_DEMO_COMPANIES=str(COMPANIES),
-        QUINCENA_DEMO_INVOICES=str(INVOICES),
+        QUINCENA_DEMO_COMPANIES=str(companies),
+        QUINCENA_DEMO_INVOICES=str(invoices),
     )
+    return env
+
+
+@pytest.fixture(scope="module")
+def demo_env() -> Iterator[dict[str, str]]:
+    env = private_demo_env("quincena-demo-", COMPANIES, INVOICES)
+    local = Path(env["QUINCENA_LOCAL"])
     yield env
     # Whatever happened, leave no process behind (a no-op after a successful stop).
     subprocess.run([*QUINCENA, "demo", "stop"], env=env, cwd=REPO, capture_output=True, timeout=120)

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.devtools.test_demo import QUINCENA, REPO, START_TIMEOUT_S, free_port, poll, quincena
+from tests.devtools.test_demo import QUINCENA, REPO, START_TIMEOUT_S, poll, private_demo_env, quincena
 
 pytestmark = pytest.mark.e2e
 
@@ -35,20 +34,8 @@ NO_BROWSER = "no browser: install Debian's chromium and chromium-driver (apt-get
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
-    local = Path(tempfile.mkdtemp(prefix="quincena-review-"))
-    local.chmod(0o755)  # the embedded PostgreSQL runs as its own system user when we are root
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AIRFLOW", "QUINCENA_")) and k not in ("DATABASE_URL", "PYTHONPATH")
-    }
-    env.update(
-        QUINCENA_LOCAL=str(local),
-        QUINCENA_DEMO_API_PORT=str(free_port()),
-        QUINCENA_DEMO_SIMULATOR_PORT=str(free_port()),
-        QUINCENA_DEMO_COMPANIES=str(COMPANIES),
-        QUINCENA_DEMO_INVOICES=str(INVOICES),
-    )
+    env = private_demo_env("quincena-review-", COMPANIES, INVOICES)
+    local = Path(env["QUINCENA_LOCAL"])
     try:
         quincena(env, "demo", "start", timeout=START_TIMEOUT_S)
         base = f"http://127.0.0.1:{env['QUINCENA_DEMO_API_PORT']}"
