@@ -93,6 +93,11 @@ class Withholding:
     amount: Decimal  # rounded to the peso
     why: str
 
+    @classmethod
+    def on(cls, tax: str, concept: str, account: str, base: Decimal, rate: Decimal, why: str) -> Withholding:
+        """``rate`` of ``base``: the base kept to the cent, the amount rounded to the peso."""
+        return cls(tax, concept, account, _cents(base), rate, to_peso(base * rate), why)
+
 
 @dataclass
 class Assessment:
@@ -167,13 +172,12 @@ def _retefuente(result, bases, buyer, supplier, rules: TaxRules, concepts: Conce
         rate = rule.rates[key]
         who = f"{supplier.person_type or 'unknown person type'}, {key.replace('_', ' ')}"
         result.withholdings.append(
-            Withholding(
+            Withholding.on(
                 tax="retefuente",
                 concept=concept,
                 account=rule.account,
-                base=_cents(base),
+                base=base,
                 rate=rate,
-                amount=to_peso(base * rate),
                 why=(
                     f"ReteFuente {concepts.label(concept)}: base {_cents(base)} ≥ {rule.base_uvt} UVT "
                     f"({threshold}); supplier {who}: {rate * 100}%"
@@ -225,13 +229,12 @@ def _reteiva(result, bases, iva, buyer: BuyerProfile, supplier, rules: TaxRules)
             result.notes.append(f"ReteIVA {concept}: purchase base {_cents(bases[concept])} below {threshold}")
             continue
         result.withholdings.append(
-            Withholding(
+            Withholding.on(
                 tax="reteiva",
                 concept=concept,
                 account=rule.account,
-                base=_cents(amount),
+                base=amount,
                 rate=rule.rate,
-                amount=to_peso(amount * rule.rate),
                 why=f"ReteIVA: {rule.rate * 100}% of the IVA {_cents(amount)} ({concept}); buyer {agent}",
             )
         )
@@ -266,13 +269,12 @@ def _reteica(result, bases, buyer: BuyerProfile, supplier, rules: TaxRules, conc
             continue
         rate = activity.per_mil / 1000
         result.withholdings.append(
-            Withholding(
+            Withholding.on(
                 tax="reteica",
                 concept=concept,
                 account=rule.account,
-                base=_cents(base),
+                base=base,
                 rate=rate,
-                amount=to_peso(base * rate),
                 why=f"ReteICA {rule.name}: {activity_name} {activity.per_mil} per mil on {_cents(base)}",
             )
         )
