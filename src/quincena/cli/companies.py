@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from quincena.cli import UserError
-from quincena.cli.db import prepare_database
+from quincena.cli.db import import_csv, prepare_database
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
@@ -21,16 +20,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 def _import(args: argparse.Namespace) -> int:
     from quincena.core import companies
 
-    if not args.file.is_file():
-        raise UserError(f"{args.file}: no such file")
-    try:
-        rows = companies.read_csv(args.file)
-    except companies.CompanyFileError as exc:
-        raise UserError(str(exc)) from None
-    prepare_database()
-    companies.upsert(rows)
-    print(f"{len(rows)} companies imported from {args.file}")
-    return 0
+    return import_csv(args.file, companies.read_csv, companies.upsert, "companies")
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
+from pathlib import Path
+
+from quincena.cli import UserError
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +23,22 @@ def prepare_database() -> str:
     from quincena.core import db
 
     return db.prepare()[0]
+
+
+def import_csv(path: Path, read: Callable[[Path], list], upsert: Callable[[list], object], what: str) -> int:
+    """`… import FILE`: validate the whole file (one line per error), then write it, then say how many."""
+    from quincena.core.spreadsheet import SpreadsheetError
+
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        rows = read(path)
+    except SpreadsheetError as exc:
+        raise UserError(str(exc)) from None
+    prepare_database()
+    upsert(rows)
+    print(f"{len(rows)} {what} imported from {path}")
+    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from quincena.cli import UserError
-from quincena.cli.db import prepare_database
+from quincena.cli.db import import_csv, prepare_database
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
@@ -52,16 +52,7 @@ def _rules(args: argparse.Namespace) -> int:
 def _import_suppliers(args: argparse.Namespace) -> int:
     from quincena.books.withholdings import suppliers
 
-    if not args.file.is_file():
-        raise UserError(f"{args.file}: no such file")
-    try:
-        rows = suppliers.read_csv(args.file)
-    except suppliers.SupplierFileError as exc:
-        raise UserError(str(exc)) from None
-    prepare_database()
-    suppliers.upsert(rows)
-    print(f"{len(rows)} suppliers imported from {args.file}")
-    return 0
+    return import_csv(args.file, suppliers.read_csv, suppliers.upsert, "suppliers")
 
 
 def _accounts(pairs: list[str]) -> dict[int, str]:
