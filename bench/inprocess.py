@@ -3,10 +3,9 @@
 Each runs on its own embedded PostgreSQL in a temporary QUINCENA_LOCAL:
 ``python bench/inprocess.py cost|cost2|storm|scale|offpeak [--quick]`` prints one JSON line of figures.
 
-``cost2``, ``scale`` and ``offpeak`` run the DAG's own steps (``cycle.plan_batches``, ``schedule_units``,
-``classify_unit``) with the ``deepseek`` pool emulated by N threads that take units in the DAG's order
-(a unit that must wait for its representatives goes back to the queue, as a rescheduled task instance
-gives its slot back): the Airflow scheduler's own overhead is measured by pool.py, not here.
+``cost2``, ``scale`` and ``offpeak`` run the DAG's own steps (``cycle.plan_batches``, ``schedule_lanes``,
+``classify_lane``) with the ``deepseek`` pool emulated by one process per lane, all started together:
+the Airflow scheduler's own overhead is measured by pool.py, not here.
 """
 
 from __future__ import annotations
@@ -74,54 +73,50 @@ def _ours(nits: list[str], companies_at_once: int = 1) -> None:
         list(pool.map(one, nits))
 
 
-def _plan_units(nits: list[str], cycle_id: str, period_end: str) -> list[dict]:
+def _plan_lanes(nits: list[str], cycle_id: str, period_end: str, slots: int) -> list[dict]:
+    """The DAG's planning steps: each company's batches (cycle.plan_batches), the fair queue and the lanes
+    (cycle.schedule_lanes)."""
+    from quincena.core import db, periods
     from quincena.pipeline import cycle
 
+    start, end = periods.cycle_bounds(cycle_id)
+    db.execute("cycle_start", {"cycle_id": cycle_id, "period_start": start, "period_end": end})
     targets = [
         {**common.target(nit), "cycle_id": cycle_id, "period_end": period_end, "company_name": ""} for nit in nits
     ]
     planned = [cycle.plan_batches(t) for t in targets]
-    return cycle.schedule_units(targets, planned, "ignore")
+    return cycle.schedule_lanes(targets, planned, "ignore", lanes=slots)
 
 
-def _pool_units(units: list[dict], slots: int) -> dict:
-    """Serve units with ``slots`` threads, in order; a unit told to wait goes back to the queue."""
-    import threading
-    from collections import deque
-
+def _lane_process(lane: dict, barrier, results) -> None:
+    """One lane in its own process, as each lane is its own task instance; it starts sending once every
+    lane has imported what it needs (task start-up is pool.py's to measure, with the real scheduler)."""
+    logging.getLogger().setLevel(logging.WARNING)
     from quincena.deepseek.store import pipeline_hook
     from quincena.pipeline import cycle
 
-    queue: deque = deque((0.0, u) for u in units)
-    lock = threading.Lock()
-    rescheduled = [0]
+    hook = pipeline_hook()
+    barrier.wait(timeout=600)
+    results.put(cycle.classify_lane(lane, hook=hook))
 
-    def worker() -> None:
-        hook = pipeline_hook()
-        while True:
-            with lock:
-                if not queue:
-                    return
-                ready = next((i for i, (at, _) in enumerate(queue) if at <= time.monotonic()), None)
-                item = queue[ready][1] if ready is not None else None
-                if ready is not None:
-                    del queue[ready]
-            if item is None:
-                time.sleep(0.05)  # only waiting units left: the slot stays free, as in the pool
-                continue
-            try:
-                cycle.classify_unit(item, hook=hook)
-            except cycle.WaitForLessons:
-                with lock:
-                    rescheduled[0] += 1
-                    queue.append((time.monotonic() + 0.2, item))
 
-    threads = [threading.Thread(target=worker) for _ in range(slots)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return {"units": len(units), "rescheduled": rescheduled[0]}
+def _run_lanes(lanes: list[dict]) -> dict:
+    """Every lane at once, each in its own process: the emulated ``deepseek`` pool has one slot per lane."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier, results = manager.Barrier(len(lanes)), manager.Queue()
+        workers = [ctx.Process(target=_lane_process, args=(lane, barrier, results)) for lane in lanes]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        failed = [w.exitcode for w in workers if w.exitcode]
+        if failed:
+            raise RuntimeError(f"{len(failed)} lane process(es) failed: exit codes {failed}")
+        reports = [results.get() for _ in lanes]
+    return {"lanes": len(lanes), "batches": sum(r["batches"] for r in reports)}
 
 
 def _naive_messages(invoice) -> tuple[list[dict[str, str]], set[str]]:
@@ -228,7 +223,7 @@ def cost2(quick: bool) -> dict:
         _naive_cycle(hook, pending)
         naive = sim.stats()
         sim.reset()
-        _pool_units(_plan_units(nits, cycle_id, period_end), 8)
+        _run_lanes(_plan_lanes(nits, cycle_id, period_end, 8))
         ours = sim.stats()
         usd_ours, usd_naive = _usd_at(ours), _usd_at(naive)
         out["cycles"].append({
@@ -271,22 +266,22 @@ def storm(quick: bool) -> dict:
 
 
 def scale(quick: bool) -> dict:
-    """Every company's units through the emulated pool: does the pool stay full while work waits?"""
+    """Every company's batches through the lanes: does the pool stay full while work waits?"""
     companies, invoices = (300, 30) if quick else (300, 150)
     slots, latency_ms = 16, 300.0
     t0 = time.monotonic()
     sim, nits, ingest_s = _setup("scale", companies, invoices, latency_ms=latency_ms, latency_sd_ms=60, concurrency=20)
     n = common.count("SELECT count(*) AS n FROM invoices")
     t = time.monotonic()
-    units = _plan_units(nits, common.CYCLE, common.PERIOD_END)
+    lanes = _plan_lanes(nits, common.CYCLE, common.PERIOD_END, slots)
     plan_s = time.monotonic() - t
     t = time.monotonic()
     with common.InFlightSampler(sim.stats, interval_s=0.1) as sampler:
-        served = _pool_units(units, slots)
+        served = _run_lanes(lanes)
     classify_s = time.monotonic() - t
     window = sampler.busy_window()
     occupancy = sum(v for _, v, _ in window) / (len(window) * slots) if window else 0.0
-    # "while work waits": until the queue can no longer fill every slot (the last units' tail excluded).
+    # "while work waits": until the queue can no longer fill every slot (the last batches' tail excluded).
     full_until = max((i for i, (_, v, _) in enumerate(window) if v >= slots), default=len(window) - 1)
     waiting = window[: full_until + 1]
     occupancy_waiting = sum(v for _, v, _ in waiting) / (len(waiting) * slots) if waiting else 0.0
@@ -302,8 +297,8 @@ def scale(quick: bool) -> dict:
         "classify_s": classify_s,
         "total_s": time.monotonic() - t0,
         "requests": stats["requests"],
-        "units": served["units"],
-        "rescheduled": served["rescheduled"],
+        "lanes": served["lanes"],
+        "batches": served["batches"],
         "pending_left": left,
         "occupancy": occupancy,
         "occupancy_while_work_waits": occupancy_waiting,
@@ -351,7 +346,7 @@ def offpeak(quick: bool) -> dict:
 
     companies, invoices = (4, 60) if quick else (40, 150)
     sim, nits, _ = _setup("offpeak", companies, invoices)
-    _pool_units(_plan_units(nits, common.CYCLE, common.PERIOD_END), 8)
+    _run_lanes(_plan_lanes(nits, common.CYCLE, common.PERIOD_END, 8))
     calls = db.query_text(
         "SELECT model, prompt_cache_hit_tokens AS hit, prompt_cache_miss_tokens AS miss, completion_tokens AS out"
         " FROM api_calls WHERE outcome = 'ok' ORDER BY started_at"

@@ -93,7 +93,7 @@ def main() -> int:
             "<= pool", pool["max_in_flight"] <= pool["slots"])  # fmt: skip
         row(name, "time to finish: busy / ideal (calls·L/N); whole run",
             f"{pool['busy_s']:.0f} s / {pool['ideal_s']:.0f} s; {pool['run_s']:.0f} s", "(info)", None)  # fmt: skip
-        row(name, "requests; classify_batch + other task instances", f"{pool['calls']}; {pool['task_instances']}",
+        row(name, "requests; task instances (16 lanes + the other steps)", f"{pool['calls']}; {pool['task_instances']}",
             "(info)", None)  # fmt: skip
         if "company_wait_max_s" in pool:
             row(
@@ -179,7 +179,7 @@ def main() -> int:
             row("2b cost 2 cycles", f"cycle {n}: invoices; requests ours / naive",
                 f"{c['invoices']}; {c['requests_ours']} / {c['requests_naive']}", "(info)", None)  # fmt: skip
 
-    print("5. scale: every company's units through the emulated pool (no scheduler) ...", flush=True)
+    print("5. scale: every company's batches through the lanes, one process each (no scheduler) ...", flush=True)
     scale = run("inprocess.py", "scale", *flag, timeout=3000)
     if "error" in scale:
         notes.append(scale["error"])
@@ -193,9 +193,9 @@ def main() -> int:
         row("5 scale", "pool occupancy, whole busy window (tail included)", f"{scale['occupancy']:.0%}", "(info)", None)
         row("5 scale", "requests in flight: max seen / pool", f"{scale['max_in_flight']} / {scale['slots']}",
             "<= pool", scale["max_in_flight"] <= scale["slots"])  # fmt: skip
-        row("5 scale", "ingest s / plan s / classify s / requests / units",
+        row("5 scale", "ingest s / plan s / classify s / requests / batches / lanes",
             f"{scale['ingest_s']:.0f} / {scale['plan_s']:.0f} / {scale['classify_s']:.0f} / {scale['requests']} / "
-            f"{scale['units']}", "(info)", None)  # fmt: skip
+            f"{scale['batches']} / {scale['lanes']}", "(info)", None)  # fmt: skip
         if "company_wait_max_s" in scale:
             row(
                 "5 scale",

@@ -20,8 +20,8 @@ from quincena.pipeline.approval import CompanyApprovalOperator
 
 # The grid names each mapped company task "NIT name" instead of 0..N (set by each step from its target).
 COMPANY_LABEL = "{{ company_label }}"
-# ... and each classify_batch instance "NIT name · ola 1 · 3/12" (company, wave, unit).
-BATCH_LABEL = "{{ batch_label }}"
+# ... and each classify_lane instance "carril 3/16".
+LANE_LABEL = "{{ lane_label }}"
 # Runs start at 05:00 Bogotá (10:00 UTC), when DeepSeek's morning peak window ends: 15 off-peak hours ahead.
 SCHEDULE = f"0 {config.CYCLE_START_HOUR} 1,16 * *"
 
@@ -97,7 +97,7 @@ def quincena_cycle():
 
             return cycle.plan_batches(target)
 
-        # all_done: classify_batch (shared by every company) is upstream; the step itself fails when
+        # all_done: classify_lane (shared by every company) is upstream; the step itself fails when
         # its company still has pending invoices, so one company's failure does not stop the others.
         @task(map_index_template=COMPANY_LABEL, trigger_rule="all_done")
         def store_entries(target: dict, planned: list[dict]) -> dict:
@@ -140,11 +140,11 @@ def quincena_cycle():
         export(target, apply_approval(target, approval_step.output))
         return planned  # the company's batches, gathered by `schedule`
 
-    books: list = []  # company.store_entries, to hang it after classify_batch below
+    books: list = []  # company.store_entries, to hang it after classify_lane below
 
     @task
     def schedule(cycle_plan: dict, company_targets: list[dict], planned: list[list[dict]]) -> list[dict]:
-        """Every company's batches as classify_batch units, fair order; when classification may start."""
+        """Queue every company's batches in fair order; the classify lanes; when classification may start."""
         import pendulum
 
         from quincena.deepseek import offpeak
@@ -155,27 +155,24 @@ def quincena_cycle():
         now = pendulum.now("UTC")
         start = offpeak.wait_until(now, policy, model=cycle_plan["settings"].get("model"))
         context["ti"].xcom_push(key="start_at", value=start.isoformat())
-        return cycle.schedule_units(company_targets, list(planned), policy, now=now)
+        return cycle.schedule_lanes(company_targets, list(planned), policy, now=now)
 
     # Off-peak: wait for the peak window to end, deferred (in the triggerer: no worker, no pool slot).
     wait_offpeak = DateTimeSensorAsync(
         task_id="wait_offpeak", target_time="{{ ti.xcom_pull(task_ids='schedule', key='start_at') }}"
     )
 
-    # One pool slot = one request in flight: the scheduler refills a freed slot from any company.
-    @task(pool=config.DEEPSEEK_POOL, pool_slots=1, map_index_template=BATCH_LABEL)
-    def classify_batch(unit: dict) -> dict:
-        from datetime import UTC, datetime, timedelta
-
+    # One pool slot = one request in flight: each lane sends one request at a time, taking the next ready
+    # batch of any company from the cycle's queue as soon as its request ends.
+    @task(pool=config.DEEPSEEK_POOL, pool_slots=1, map_index_template=LANE_LABEL)
+    def classify_lane(lane: dict) -> dict:
         from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException
 
         from quincena.classify import classifier
         from quincena.pipeline import cycle
 
         try:
-            return cycle.classify_unit(unit)
-        except cycle.WaitForLessons as exc:  # its representatives are in flight: give the slot back
-            raise AirflowRescheduleException(datetime.now(UTC) + timedelta(seconds=exc.seconds)) from exc
+            return cycle.classify_lane(lane)
         except cycle.PeakHours as exc:  # strict off-peak policy: give the slot back until the window ends
             raise AirflowRescheduleException(exc.until) from exc
         except classifier.ClassificationHalted as exc:
@@ -202,9 +199,9 @@ def quincena_cycle():
     cycle_plan = plan()
     company_targets = targets(cycle_plan)
     planned = company.expand(target=company_targets)
-    units = schedule(cycle_plan, company_targets, planned)
-    classified = classify_batch.expand(unit=units)
-    units >> wait_offpeak >> classified >> books[0]
+    lanes = schedule(cycle_plan, company_targets, planned)
+    classified = classify_lane.expand(lane=lanes)
+    lanes >> wait_offpeak >> classified >> books[0]
     summary = aggregate_costs(cycle_plan)
     planned.operator.task_group >> summary
     check_complete(summary)

@@ -25,10 +25,10 @@ def test_no_other_timezone_literal_in_src_or_dags() -> None:
 
 
 def test_settings_are_read_at_call_time(monkeypatch, tmp_path) -> None:
-    monkeypatch.delenv("QUINCENA_REQUESTS_PER_UNIT", raising=False)
-    assert config.requests_per_unit() is None  # sized from the ledger's latency
-    monkeypatch.setenv("QUINCENA_REQUESTS_PER_UNIT", "6")
-    assert config.requests_per_unit() == 6
+    monkeypatch.delenv("QUINCENA_LESSON_WAIT_S", raising=False)
+    assert config.lesson_wait_s() == 1800
+    monkeypatch.setenv("QUINCENA_LESSON_WAIT_S", "60")
+    assert config.lesson_wait_s() == 60
     monkeypatch.setenv("QUINCENA_USAGE_EXPORTS", str(tmp_path))
     assert config.usage_exports_dir() == tmp_path
     monkeypatch.setenv("QUINCENA_RECONCILE_TOLERANCE", "  ")

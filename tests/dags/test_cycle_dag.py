@@ -95,7 +95,7 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
     )
     states = task_states(run)
     assert str(run.state) == "success", states
-    assert set(states["classify_batch"]) == {"success"} and len(states["classify_batch"]) >= 3
+    assert set(states["classify_lane"]) == {"success"} and len(states["classify_lane"]) >= 3
     assert states["company.store_entries"] == ["success"] * 3
     assert sorted(states["company.apply_approval"]) == ["skipped", "skipped", "success"]
     assert _count("SELECT count(*) AS n FROM company_approvals") == 1  # nothing recorded without an answer
@@ -153,7 +153,7 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
     assert Path(exported[0]["path"]).parent == report_dir / "export" / nits[1]
     assert Path(exported[0]["path"]).name in (report_dir / "cycle_report.html").read_text(encoding="utf-8")
 
-    # One pool slot = one request: a classify_batch instance never has two requests in flight.
+    # One pool slot = one request: a classify_lane never has two requests in flight.
     assert stats["max_in_flight"] == 1
 
     # No secret anywhere: database, task logs, captured output.

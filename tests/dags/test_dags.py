@@ -17,11 +17,11 @@ def test_dag_ids_are_the_contract(dagbag) -> None:
 
 def test_cycle_dag_shape(dagbag) -> None:
     dag = dagbag.get_dag("quincena_cycle")
-    classify = dag.get_task("classify_batch")
+    classify = dag.get_task("classify_lane")
     assert classify.pool == "deepseek" and classify.pool_slots == 1  # one slot = one request in flight
     assert {"schedule", "wait_offpeak"} <= classify.upstream_task_ids
     assert dag.get_task("wait_offpeak").start_trigger_args is not None  # deferrable: waits in the triggerer
-    assert "classify_batch" in dag.get_task("company.store_entries").upstream_task_ids
+    assert "classify_lane" in dag.get_task("company.store_entries").upstream_task_ids
     assert dag.get_task("aggregate_costs").trigger_rule == "all_done"
     assert set(dag.params.keys()) == {
         "cycle",

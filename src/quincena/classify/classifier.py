@@ -13,8 +13,8 @@ Order of business for one company:
 A 402 stops new requests at once; what was stored stays, the rest stays pending for a resume.
 
 The cycle DAG runs the same steps split in two: ``plan_batches`` (memory pass, waves, request-sized
-batches of one company, after ingest) and ``CompanyClassifier.run_batches`` (one planned unit: its
-batches one request at a time, so one pool slot = one request in flight). ``CompanyClassifier.run``
+batches of one company, after ingest) and ``CompanyClassifier.run_batch`` (one planned batch, one
+request; a classify lane holding one pool slot sends them one after the other). ``CompanyClassifier.run``
 (every wave of a company in one call) stays for the CLI, the fault matrix and the benchmarks' baseline.
 """
 
@@ -162,27 +162,18 @@ class CompanyClassifier:
         if rest and not self._halt.is_set():
             self._run_wave(self._apply_memory(rest))
 
-    def run_batches(
-        self, before: date, batches: Sequence[Sequence[int]], pause: Callable[[], bool] | None = None
-    ) -> Report:
-        """Classify planned batches one request at a time (the caller holds one pool slot).
+    def run_batch(self, before: date, invoice_ids: Sequence[int]) -> Report:
+        """Classify one planned batch with one request (the caller, a lane, holds one pool slot).
 
-        Each batch is re-read from the database: an invoice already decided (a retried or re-run task,
-        or memory learned since planning) is not sent again. ``pause`` is asked before each request;
-        when it says so the rest stays pending for the task's next try.
+        The batch is re-read from the database: an invoice already decided (a retried lane, or memory
+        learned since planning) is not sent again.
         """
-        pending = {inv.invoice_id: inv for inv in load_pending(self.company_nit, before)}
-        self.report.pending_at_start = sum(1 for ids in batches for i in ids if i in pending)
-        for ids in batches:
-            invoices = [pending[i] for i in ids if i in pending]
-            if not invoices or self._halt.is_set() or (pause is not None and pause()):
-                continue
-            remaining = self._apply_memory(invoices)
-            if remaining and not self.settings.dry_run:
-                self.report.batches_planned += 1
-                self._run_batch(remaining)
-        still = {inv.invoice_id for inv in load_pending(self.company_nit, before)}
-        self.report.still_pending = sum(1 for ids in batches for i in ids if i in still)
+        invoices = load_pending(self.company_nit, before, invoice_ids)
+        self.report.pending_at_start += len(invoices)
+        remaining = self._apply_memory(invoices)
+        if remaining and not self.settings.dry_run:
+            self.report.batches_planned += 1
+            self._run_batch(remaining)
         if self.report.halted:
             raise ClassificationHalted(self.report.halted, retryable=self._retryable)
         return self.report

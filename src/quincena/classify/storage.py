@@ -13,8 +13,10 @@ from quincena.core import db
 log = logging.getLogger(__name__)
 
 
-def load_pending(company_nit: str, before: date) -> list[Invoice]:
-    rows = db.query("classify_pending_invoices", {"company_nit": company_nit, "before": before})
+def load_pending(company_nit: str, before: date, invoice_ids: Sequence[int] | None = None) -> list[Invoice]:
+    """The company's pending invoices issued before ``before`` (only ``invoice_ids`` among them, when given)."""
+    ids = list(invoice_ids) if invoice_ids is not None else None
+    rows = db.query("classify_pending_invoices", {"company_nit": company_nit, "before": before, "invoice_ids": ids})
     return [
         Invoice(
             invoice_id=r["id"],

@@ -103,20 +103,6 @@ def db_connect_timeout_s() -> int:
     return int(os.environ.get("QUINCENA_DB_CONNECT_TIMEOUT_S", "10"))
 
 
-def requests_per_unit() -> int | None:
-    """QUINCENA_REQUESTS_PER_UNIT: request-sized batches one classify_batch task instance sends, one after
-    the other, holding one pool slot. Unset: as many as fill QUINCENA_UNIT_TARGET_S at the ledger's recent
-    median answer time. A task instance's start and end cost seconds of CPU in which its slot carries
-    no request: several requests per instance spread that cost; 1 = one request per instance."""
-    value = setting("QUINCENA_REQUESTS_PER_UNIT")
-    return max(1, int(value)) if value else None
-
-
-def unit_target_s() -> float:
-    """QUINCENA_UNIT_TARGET_S: seconds of answers one classify_batch instance should carry (default 150)."""
-    return float(setting("QUINCENA_UNIT_TARGET_S", "150") or "150")
-
-
 def deepseek_pool_slots() -> int:
     """The deepseek pool's size as deployed (include/pools.json), for planning; Airflow enforces the pool."""
     import json
@@ -125,15 +111,10 @@ def deepseek_pool_slots() -> int:
     return int(pools[DEEPSEEK_POOL]["slots"])
 
 
-def max_mapped_units() -> int:
-    """QUINCENA_MAX_MAPPED_UNITS: most classify_batch instances one run maps (Airflow's [core]
-    max_map_length, 1024 by default); more batches than this are packed several to an instance."""
-    return max(1, int(setting("QUINCENA_MAX_MAPPED_UNITS", "1024") or "1024"))
-
-
 def lesson_wait_s() -> int:
-    """QUINCENA_LESSON_WAIT_S: how long a wave-2 batch waits (rescheduled, holding no slot) for the
-    wave-1 answers its look-alikes learn from before it asks DeepSeek itself (default 30 minutes)."""
+    """QUINCENA_LESSON_WAIT_S: how long after planning a wave-2 batch waits for the wave-1 answers its
+    look-alikes learn from before it asks DeepSeek itself (default 30 minutes); lanes send other ready
+    batches meanwhile."""
     return int(setting("QUINCENA_LESSON_WAIT_S", "1800") or "1800")
 
 

@@ -6,12 +6,14 @@ Inputs and outputs are plain dicts: they travel through XCom.
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from quincena.books import entries
-from quincena.classify import classifier
+from quincena.classify import classifier, queue
 from quincena.core import config, db, numbers, periods, puc
 from quincena.costs import cycle_costs as costs
 
@@ -141,15 +143,7 @@ def classify(target: dict[str, Any], concurrency: int, hook: Any = None) -> dict
     return report.to_dict()
 
 
-# --- classification as request-sized batches (the DAG's shape: one pool slot = one request) ---------
-
-
-class WaitForLessons(Exception):
-    """A wave-2 unit's representatives are still pending: run it again later (holding no pool slot)."""
-
-    def __init__(self, seconds: float, waiting_for: int) -> None:
-        super().__init__(f"{waiting_for} representative invoice(s) still pending: trying again in {seconds:.0f} s")
-        self.seconds = seconds
+# --- classification as request-sized batches sent by lanes (one pool slot = one request in flight) ------
 
 
 class PeakHours(Exception):
@@ -177,145 +171,139 @@ def plan_batches(target: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**batch.to_dict(), "company_nit": target["company_nit"]} for batch in planned]
 
 
-def schedule_units(
+def schedule_lanes(
     targets: list[dict[str, Any]],
     planned: list[list[dict[str, Any]]],
     policy: str,
-    requests_per_unit: int | None = None,
-    max_units: int | None = None,
+    lanes: int | None = None,
     now: datetime | None = None,
-    tail_units: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Every company's batches as classify_batch units, in the order the pool serves them.
+    """Queue every company's batches in fair order (classify/queue.py) and return the classify lanes.
 
-    Fairness: round robin over companies (every company's first unit before anyone's second), wave 1
-    before wave 2. A unit holds ``requests_per_unit`` batches of one company and wave (more when the
-    batches outnumber ``max_units``, Airflow's max_map_length), sent one request at a time; the last
-    ``tail_units`` (default: the pool's size) are split in quarters.
+    One lane per pool slot (``lanes``, default the deepseek pool's size), never more than there are
+    batches. Each lane holds one slot and sends one request at a time, taking the next ready batch of any
+    company as soon as its request ends: the pool stays full without a task start-up per request.
     """
-    per_unit = requests_per_unit or config.requests_per_unit() or _requests_for_target()
-    limit = max_units or config.max_mapped_units()
-    total = sum(len(batches) for batches in planned)
-    per_unit = max(per_unit, -(-total // limit)) if total else per_unit
-    by_nit = {t["company_nit"]: t for t in targets}
-    planned_at = (now or datetime.now(UTC)).isoformat()
-    queues: list[list[dict[str, Any]]] = []
-    for batches in planned:
-        for wave in (1, 2):
-            chosen = [b for b in batches if b["wave"] == wave]
-            units = [chosen[i : i + per_unit] for i in range(0, len(chosen), per_unit)]
-            queues.append([_unit(by_nit[b[0]["company_nit"]], wave, n, len(units), b, policy, planned_at)
-                           for n, b in enumerate(units)])  # fmt: skip
-    ordered = sorted(
-        (unit for queue in queues for unit in queue), key=lambda u: (u["wave"], u["seq"], u["company_nit"])
-    )
-    ordered = _split_tail(ordered, tail_units if tail_units is not None else config.deepseek_pool_slots(), limit)
-    log.info("%d batch(es) in %d classify_batch unit(s) of up to %d request(s)", total, len(ordered), per_unit)
-    return ordered
-
-
-def _requests_for_target() -> int:
-    """Requests per unit that fill QUINCENA_UNIT_TARGET_S at the recent median answer time (10 s when the
-    ledger has none yet), between 1 and 50."""
-    rows = db.query("api_calls_recent_latency", {})
-    median_ms = rows[0]["median_ms"] if rows and rows[0]["median_ms"] is not None else 10_000
-    return max(1, min(50, round(config.unit_target_s() * 1000 / max(float(median_ms), 100.0))))
-
-
-def _split_tail(units: list[dict[str, Any]], tail: int, limit: int) -> list[dict[str, Any]]:
-    """The last ``tail`` units (as many as the pool has slots) become one-request units, so the run does
-    not end with a few slots busy for several answers while the others idle (within ``limit``)."""
-    head, end = units[: max(0, len(units) - tail)], units[max(0, len(units) - tail) :]
-    split: list[dict[str, Any]] = []
-    room = limit - len(units)
-    for unit in end:
-        size = max(1, -(-len(unit["batches"]) // 4))  # quarters: short enough to end together
-        pieces = [unit["batches"][i : i + size] for i in range(0, len(unit["batches"]), size)]
-        if len(pieces) - 1 <= 0 or len(pieces) - 1 > room:
-            split.append(unit)
-            continue
-        room -= len(pieces) - 1
-        for n, piece in enumerate(pieces):
-            split.append({**unit, "batches": piece, "label": f"{unit['label']} ({n + 1}/{len(pieces)})"})
-    return head + split
-
-
-def _unit(
-    target: dict[str, Any], wave: int, seq: int, of: int, batches: list[dict[str, Any]], policy: str, planned_at: str
-) -> dict[str, Any]:
-    label = f"{target['company_nit']} {target.get('company_name', '')}".strip()
-    return {
-        **target,
-        "wave": wave,
-        "seq": seq,
-        "label": f"{label} · ola {wave} · {seq + 1}/{of}",
-        "batches": [b["invoice_ids"] for b in batches],
-        "waits_for": sorted({i for b in batches for i in b["waits_for"]}),
+    if not targets:
+        return []
+    cycle_id = targets[0]["cycle_id"]
+    ordered = queue.fair_order(planned)
+    queue.fill(cycle_id, ordered, now or datetime.now(UTC))
+    count = min(lanes or config.deepseek_pool_slots(), len(ordered))
+    log.info("cycle %s: %d batch(es) of %d compan(ies) queued for %d lane(s)", cycle_id, len(ordered),
+             len(targets), count)  # fmt: skip
+    common = {
+        "cycle_id": cycle_id,
+        "period_end": targets[0]["period_end"],
+        "settings": targets[0]["settings"],
         "offpeak_policy": policy,
-        "planned_at": planned_at,
     }
+    return [{**common, "lane": n, "lanes": count, "label": f"carril {n}/{count}"} for n in range(1, count + 1)]
 
 
-def classify_unit(unit: dict[str, Any], hook: Any = None, now: Any = None) -> dict[str, Any]:
-    """Send one unit's batches, one request at a time (the task holds one pool slot).
+# When nothing is ready because the representatives being sent by other lanes must teach the memory first.
+LESSON_POLL_S = 1.0
 
-    Raises ``WaitForLessons`` while a wave-2 unit's representatives are pending (within
-    QUINCENA_LESSON_WAIT_S of planning) and ``PeakHours`` when policy ``strict`` forbids starting now;
-    the DAG task turns both into a reschedule, which gives the pool slot back.
+
+def classify_lane(lane: dict[str, Any], hook: Any = None, now: Any = None) -> dict[str, Any]:
+    """Send queued batches of any company, one request at a time, until the cycle's queue is empty.
+
+    A wave-2 batch waits for its representatives (other lanes may be sending them); under policy
+    ``strict`` the lane raises ``PeakHours`` before a request would start inside a peak window, and the
+    DAG task turns it into a reschedule, which gives the pool slot back. A batch the lane cannot finish
+    (``ClassificationHalted``) goes back to the queue before the error is raised.
     """
+    clock = now or (lambda: datetime.now(UTC))
+    name = f"lane-{lane['lane']}"
+    _label_lane(lane)
+    settings = classifier.Settings(**lane["settings"], concurrency=1)
+    totals = LaneReport(name)
+    if settings.dry_run:
+        return totals.to_dict()
+    with db.session():
+        _send_until_empty(lane, name, settings, hook, clock, totals)
+    log.info("%s done: %s", lane["label"], totals.to_dict())
+    return totals.to_dict()
+
+
+def _send_until_empty(
+    lane: dict[str, Any], name: str, settings: classifier.Settings, hook: Any, clock: Any, totals: LaneReport
+) -> None:
     from quincena.deepseek import offpeak
 
-    clock = now or (lambda: datetime.now(UTC))
-    _label_unit(unit)
-    settings = classifier.Settings(**unit["settings"], concurrency=1)
-    if settings.dry_run:
-        return classifier.Report(unit["company_nit"]).to_dict()
-    waiting = _pending_representatives(unit)
-    if waiting:
-        waited = (clock() - datetime.fromisoformat(unit["planned_at"])).total_seconds()
-        if waited < config.lesson_wait_s():
-            raise WaitForLessons(min(30.0, max(5.0, config.lesson_wait_s() - waited)), waiting)
-        log.warning("unit %s: %d representative(s) still pending after %.0f s: asking anyway", unit["label"],
-                    waiting, waited)  # fmt: skip
-    policy = unit.get("offpeak_policy") or "ignore"
-    until = offpeak.pause_batch(clock(), policy, model=settings.model)
-    if until is not None:
-        raise PeakHours(until)
-    if hook is None:
-        from quincena.deepseek.store import pipeline_hook
+    policy = lane.get("offpeak_policy") or "ignore"
+    before = date.fromisoformat(lane["period_end"])
+    while True:
+        until = offpeak.pause_batch(clock(), policy, model=settings.model)
+        if until is not None:
+            raise PeakHours(until)
+        batch = _next_batch(lane["cycle_id"], name)
+        if batch is None:
+            break
+        if hook is None:
+            from quincena.deepseek.store import pipeline_hook
 
-        hook = pipeline_hook()
-    run = classifier.CompanyClassifier(unit["company_nit"], unit["cycle_id"], hook, settings)
-    paused: list[datetime] = []
-
-    def pause() -> bool:  # strict: a later batch of this unit must not start inside a window either
-        later = offpeak.pause_batch(clock(), policy, model=settings.model)
-        if later is not None:
-            paused.append(later)
-        return later is not None
-
-    report = run.run_batches(date.fromisoformat(unit["period_end"]), unit["batches"], pause=pause)
-    log.info("unit %s: %s", unit["label"], report.to_dict())
-    if paused:
-        raise PeakHours(paused[0])
-    return report.to_dict()
+            hook = pipeline_hook()
+        run = classifier.CompanyClassifier(batch.company_nit, batch.cycle_id, hook, settings)
+        try:
+            report = run.run_batch(before, batch.invoice_ids)
+        except classifier.ClassificationHalted:
+            queue.release(batch)
+            raise
+        queue.done(batch)
+        totals.add(report)
+        log.info("%s: company %s wave %d batch #%d: %d classified, %d review, %d request(s)", lane["label"],
+                 batch.company_nit, batch.wave, batch.position, report.classified, report.review,
+                 report.requests)  # fmt: skip
 
 
-def _pending_representatives(unit: dict[str, Any]) -> int:
-    if not unit.get("waits_for"):
-        return 0
-    rows = db.query("invoices_pending_count", {"invoice_ids": unit["waits_for"]})
-    return int(rows[0]["n"])
+def _next_batch(cycle_id: str, lane: str) -> queue.QueuedBatch | None:
+    """The next ready batch; waits while other lanes send what the queued look-alikes must learn from.
+    None when the queue has nothing left for this lane."""
+    while True:
+        batch = queue.claim(cycle_id, lane, config.lesson_wait_s())
+        if batch is not None:
+            return batch
+        queued, elsewhere = queue.left(cycle_id, lane)
+        if not queued:
+            return None
+        if not elsewhere:  # nothing in flight can teach them any more: ask anyway
+            return queue.claim(cycle_id, lane, lesson_wait_s=0)
+        time.sleep(LESSON_POLL_S)
 
 
-def _label_unit(unit: dict[str, Any]) -> None:
+@dataclass
+class LaneReport:
+    """What one lane did, summed over its batches; plain dict across XCom."""
+
+    lane: str
+    batches: int = 0
+    requests: int = 0
+    classified: int = 0
+    review: int = 0
+    memory_invoices: int = 0
+    companies: set[str] = field(default_factory=set)
+
+    def add(self, report: classifier.Report) -> None:
+        self.batches += 1
+        self.requests += report.requests
+        self.classified += report.classified
+        self.review += report.review
+        self.memory_invoices += report.memory_invoices
+        self.companies.add(report.company_nit)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "companies": sorted(self.companies)}
+
+
+def _label_lane(lane: dict[str, Any]) -> None:
     from airflow.sdk import get_current_context
 
     try:
         context = get_current_context()
     except RuntimeError:
         return
-    context["batch_label"] = unit["label"]  # type: ignore[typeddict-unknown-key]
+    context["lane_label"] = lane["label"]  # type: ignore[typeddict-unknown-key]
 
 
 def company_pending(target: dict[str, Any]) -> int:

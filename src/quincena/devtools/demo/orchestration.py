@@ -166,8 +166,8 @@ def airflow_settings(paths: DemoPaths, settings: DemoSettings, airflow_db_uri: s
             "plugins_folder": str(repo / "plugins"),
             "load_examples": "False",
             "executor": "LocalExecutor",
-            # One classify_batch task per pool slot plus room for the other steps: a smaller executor
-            # could never fill the pool (each task instance holds one slot and one executor process).
+            # One classify_lane task per pool slot plus room for the other steps: a smaller executor
+            # could never fill the pool (each lane holds one slot and one executor process).
             "parallelism": str(max(PARALLELISM, pool_slots() + 4)),
             "max_active_tasks_per_dag": str(max(PARALLELISM, pool_slots() + 4)),
             "dags_are_paused_at_creation": "True",

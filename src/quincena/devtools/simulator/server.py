@@ -70,6 +70,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as clients pool connections
     server: SimulatorServer
     timeout = 120  # an idle keep-alive connection frees its thread after this
+    # Headers and body are separate writes: with Nagle's algorithm the body waits for the client's delayed
+    # ACK, which adds ~40 ms to every answer (not DeepSeek's behaviour, and 12 % of a 300 ms answer).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
