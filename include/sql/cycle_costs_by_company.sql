@@ -1,7 +1,8 @@
 -- Per company of a cycle: invoice outcomes, classification sources, and the EXACT cost of the
 -- calls made for it (every call knows its company: one company per prompt). The companies are the
 -- ones asked for plus any other with invoices or calls in the cycle, so re-running one company
--- still reports the whole quincena.
+-- still reports the whole quincena. Fairness: each company's first and last call, in seconds after the
+-- cycle's first call (a large company must not keep the others waiting).
 WITH inv AS (
     SELECT company_nit,
            count(*) AS invoices,
@@ -22,7 +23,8 @@ WITH inv AS (
     GROUP BY company_nit
 ), calls AS (
     SELECT company_nit,
-           @call_counters@
+           @call_counters@,
+           min(started_at) AS first_call_at, max(started_at) AS last_call_at
     FROM api_calls WHERE cycle_id = %(cycle_id)s
     GROUP BY company_nit
 )
@@ -37,7 +39,9 @@ SELECT c.nit AS member, c.name,
        coalesce(calls.prompt_cache_hit_tokens, 0) AS prompt_cache_hit_tokens,
        coalesce(calls.prompt_cache_miss_tokens, 0) AS prompt_cache_miss_tokens,
        coalesce(calls.completion_tokens, 0) AS completion_tokens,
-       coalesce(calls.cost_usd, 0) AS cost_usd, coalesce(calls.peak_cost_usd, 0) AS peak_cost_usd
+       coalesce(calls.cost_usd, 0) AS cost_usd, coalesce(calls.peak_cost_usd, 0) AS peak_cost_usd,
+       round(extract(epoch FROM calls.first_call_at - min(calls.first_call_at) OVER ()))::integer AS first_call_s,
+       round(extract(epoch FROM calls.last_call_at - min(calls.first_call_at) OVER ()))::integer AS last_call_s
 FROM companies c
 LEFT JOIN inv ON inv.company_nit = c.nit
 LEFT JOIN cls ON cls.company_nit = c.nit

@@ -55,6 +55,22 @@ def test_rerun_of_one_company_still_reports_the_whole_cycle(clean_db) -> None:
     assert result.total["avg_cost_per_invoice_usd"] == Decimal("0.11250000")
 
 
+def test_each_companys_wait_is_reported_from_the_cycles_first_call(clean_db, tmp_path) -> None:
+    _seed()
+    offsets = {(A, "ok"): 0, (A, "rate_limited"): 90, (B, "ok"): 30}
+    for (nit, outcome), seconds in offsets.items():
+        db.query_text(
+            "UPDATE api_calls SET started_at = timestamptz '2026-11-16 10:00:00+00' + make_interval(secs => %s)"
+            " WHERE company_nit = %s AND outcome = %s",
+            (seconds, nit, outcome),
+        )
+    result = costs.write_artifacts(costs.compute(CYCLE, [A, B]), tmp_path)
+    waits = {r["member"]: (r["first_call_s"], r["last_call_s"]) for r in result.companies}
+    assert waits == {A: (0, 90), B: (30, 30)}
+    html = (tmp_path / "cycle_report.html").read_text(encoding="utf-8")
+    assert "Primera llamada (s tras la primera del ciclo)" in html
+
+
 def test_a_cycle_without_calls_prints_zero_costs_without_exponent(clean_db, tmp_path) -> None:
     with db.transaction() as cur:
         cur.execute("INSERT INTO companies (nit, dv, name) VALUES (%s, 3, 'A SAS')", (A,))

@@ -70,6 +70,14 @@ def test_the_accountant_corrects_and_approves_through_the_pages(browser, first_c
     assert cycles.status_code == 200 and CYCLE_1 in cycles.text and "Quincenas" in cycles.text
     overview = browser.get(f"/review/ciclo/{CYCLE_1}")
     assert "Por revisar" in overview.text and nit in overview.text
+    assert "Lotes enviados a DeepSeek" in overview.text and "—" in overview.text  # classified without the queue
+    # While the DAG's lanes classify, each company's row shows its batches sent out of those queued.
+    db.query_text(
+        "INSERT INTO classify_queue (cycle_id, position, company_nit, wave, invoice_ids, status)"
+        " VALUES (%s, 0, %s, 1, '{1}', 'done'), (%s, 1, %s, 1, '{2}', 'queued')",
+        (CYCLE_1, nit, CYCLE_1, nit),
+    )
+    assert "<td class='num'>1 / 2</td>" in browser.get(f"/review/ciclo/{CYCLE_1}").text
 
     page = browser.get(f"/review/ciclo/{CYCLE_1}/empresa/{nit}")
     assert page.status_code == 200 and "Facturas por revisar" in page.text and "Archivos en cuarentena" in page.text

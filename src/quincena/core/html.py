@@ -87,6 +87,8 @@ HEADERS = {
     "memory_lines": "Líneas por memoria",
     "model_lines": "Líneas por modelo",
     "calls": "Llamadas HTTP",
+    "first_call_s": "Primera llamada (s tras la primera del ciclo)",
+    "last_call_s": "Última llamada (s tras la primera del ciclo)",
     "ok_calls": "Llamadas exitosas",
     "rate_limited": "429",
     "rate_429": "Tasa de 429",

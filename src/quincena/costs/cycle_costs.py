@@ -199,7 +199,8 @@ def render_html(costs: CycleCosts) -> str:
     )  # fmt: skip
     company_cols = ["member", "name", "invoices", "classified", "review", "pending", "quarantined_files",
                     "memory_lines", "model_lines", "calls", "rate_limited", "cost_usd", "peak_cost_usd",
-                    "proportional_cost_usd", "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
+                    "proportional_cost_usd", "avg_cost_per_invoice_usd", "cache_hit_ratio", "first_call_s",
+                    "last_call_s"]  # fmt: skip
     key_cols = ["member", "calls", "ok_calls", "rate_limited", "failed_calls", "in_flight_calls",
                 "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens", "cost_usd", "peak_cost_usd",
                 "cache_hit_ratio"]  # fmt: skip

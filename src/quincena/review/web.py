@@ -144,10 +144,12 @@ def cycle_page(request: Request, cycle_id: str, user: User) -> HTMLResponse:
         if c["decision"]:
             decision += f" por {c['decided_by']}" + (f": «{c['comment']}»" if c["comment"] else "")
         link = f"<a href='{base}/ciclo/{esc(cycle_id)}/empresa/{esc(c['nit'])}'>{esc(c['nit'])} {esc(c['name'])}</a>"
-        rows.append([link, esc(c["invoices"]), esc(c["review"]), esc(c["classified"]),
+        sent = f"{c['batches_done']} / {c['batches']}" if c["batches"] else "—"
+        rows.append([link, esc(c["invoices"]), esc(c["pending"]), esc(sent), esc(c["review"]), esc(c["classified"]),
                      esc(c["quarantined_files"]), esc(decision)])  # fmt: skip
-    head = ["Empresa", "Facturas", "Por revisar", "Clasificadas", "Archivos en cuarentena", "Aprobación"]
-    return _page(request, f"Quincena {cycle_id}", _table(head, rows, {1, 2, 3, 4}), _user_name(user))
+    head = ["Empresa", "Facturas", "Pendientes", "Lotes enviados a DeepSeek", "Por revisar", "Clasificadas",
+            "Archivos en cuarentena", "Aprobación"]  # fmt: skip
+    return _page(request, f"Quincena {cycle_id}", _table(head, rows, {1, 2, 3, 4, 5, 6}), _user_name(user))
 
 
 @app.get("/ciclo/{cycle_id}/empresa/{nit}", response_class=HTMLResponse)
