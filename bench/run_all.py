@@ -20,14 +20,18 @@ HERE = Path(__file__).resolve().parent
 # A batch answer from DeepSeek takes seconds: the simulator's lognormal latency, mean and spread.
 REALISTIC_MS, REALISTIC_SD_MS = 11500.0, 2500.0
 # Before issue 15 (bench/RESULTS.md of that run): each company's classify task held 4 slots all its life.
+# Two earlier designs, each measured by a whole `make bench` on this machine: A = each company's classify
+# task held 4 slots for its whole life (2026-11-25 07:07 UTC); B = one task instance per unit of a
+# company's batches, pool_slots=1 (2026-11-25 14:19 UTC). Lanes (this design) replaced B.
 BASELINE = {
-    "when": "2026-11-25 07:07 UTC",
-    "efficiency_1s": "0.54",
-    "occupancy_1s": "53 %",
-    "efficiency_realistic": "not measured",
-    "occupancy_scale": "37 % (300 x 30, L=100 ms)",
-    "cost_cycle1": "0.068 (one cycle, 4 x 250)",
-    "cost_cycle2": "not measured",
+    "when": "A 2026-11-25 07:07 UTC, B 2026-11-25 14:19 UTC",
+    "efficiency_1s": "A 0.54 · B 0.48",
+    "occupancy_1s": "A 53 % · B 47 %",
+    "efficiency_realistic": "A not measured · B 0.87",
+    "occupancy_realistic": "B 87 %",
+    "occupancy_scale": "A 37 % (300 x 30, L=100 ms) · B 75 % (threads, L=300 ms)",
+    "cost_cycle1": "A 0.068 (one cycle, 4 x 250) · B 0.051",
+    "cost_cycle2": "A not measured · B 0.012",
 }
 
 
@@ -253,8 +257,9 @@ def write_results(args, rows, notes, total, pools, scale) -> None:
         "- how: each benchmark in its own process against the project's DeepSeek simulator; "
         "every ratio is taken side by side within this one run.",
         "",
-        f"- baseline: the last `make bench` before issue 15 ({BASELINE['when']}), the design where each company's "
-        "classify task held 4 slots for its whole life; figures it did not measure are marked so.",
+        f"- baseline: two earlier designs measured by `make bench` ({BASELINE['when']}): A, each company's classify "
+        "task held 4 slots for its whole life; B, one task instance per unit of a company's batches (pool_slots=1). "
+        "This run measures lanes draining one fair queue. Figures a design did not measure are marked so.",
         "",
         "| benchmark | figure | value | target | verdict | baseline |",
         "|---|---|---|---|---|---|",
