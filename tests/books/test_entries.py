@@ -58,4 +58,4 @@ def test_credit_note_mirrors_the_purchase() -> None:
 
 def test_mismatch_with_invoice_totals_is_reported() -> None:
     invoice = _invoice(tax_inclusive_amount=Decimal("1190000.01"))
-    assert "differs from the invoice total" in totals_problem(invoice, build_entry(invoice))
+    assert "difiere del total de la factura" in totals_problem(invoice, build_entry(invoice))

@@ -51,6 +51,8 @@ def test_missing_duplicate_and_unasked_items() -> None:
     accepted, problems = validate_answer(["1", "2"], answer, 0.6)
     assert accepted == {}
     assert "answered twice" in problems["1"] and "missing" in problems["2"]
+    # The model is told in English (the prompt's language); the accountant reads Spanish.
+    assert problems["1"].es == "el modelo la respondió dos veces" and problems["2"].es == "el modelo no la respondió"
     assert "99" not in problems
 
 

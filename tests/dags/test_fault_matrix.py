@@ -218,7 +218,7 @@ def test_off_catalog_accounts(matrix, capfd, caplog) -> None:
         "SELECT status, status_reason FROM invoices WHERE company_nit = %s", (wrong["company_nit"],)
     )
     assert reviews and all(r["status"] == "review" for r in reviews)
-    assert all("not a purchase sub-account" in r["status_reason"] for r in reviews)
+    assert all("no es una subcuenta de compras del catálogo" in r["status_reason"] for r in reviews)
     assert _count("SELECT count(*) AS n FROM classifications WHERE company_nit = %s", (wrong["company_nit"],)) == 0
     assert _count("SELECT count(*) AS n FROM invoices WHERE company_nit = %s AND status = 'classified'", (
         right["company_nit"],
@@ -284,7 +284,7 @@ def test_balance_exhausted_then_topped_up(matrix, capfd, caplog) -> None:
     after = {r["id"]: r for r in rows}
     for r in stored:
         now = after[r["id"]]
-        withholdings_review = now["status"] == "review" and "withholdings stated in the XML" in now["status_reason"]
+        withholdings_review = now["status"] == "review" and "las retenciones del XML difieren" in now["status_reason"]
         assert now["status"] == r["status"] or (r["status"] == "classified" and withholdings_review), (r, now)
     assert _count("SELECT count(*) AS n FROM classifications WHERE company_nit = %s", (nit,)) >= lines
 

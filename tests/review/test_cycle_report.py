@@ -15,7 +15,8 @@ def test_the_report_lists_the_worklist_and_the_quarantine(first_cycle, tmp_path)
     assert f"Facturas por revisar ({len(in_review)})" in html and len(in_review) > 0
     for invoice in in_review:
         assert invoice["number"] in html
-    assert "confidence 0.35 below 0.60" in html  # the reasons are there
+    # The reasons are there, in Spanish, with the line's number (not the model's item id).
+    assert "línea 1: confianza del modelo 35% (mínimo 60%) para la cuenta" in html
     quarantined = worklist.quarantined(nit, CYCLE_1)
     assert f"Archivos en cuarentena ({len(quarantined)})" in html and quarantined
     assert all(f["reason"].replace("<", "&lt;").replace(">", "&gt;") in html for f in quarantined)

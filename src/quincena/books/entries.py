@@ -195,7 +195,7 @@ def propose(
             assessment = engine.compute(purchase_of(invoice), buyer, supplier)
         except RulesError as exc:  # an invoice of a year with no rules file: no guess, a person decides
             lines = build_entry(invoice, [], buyer.iva_deductible)
-            return Proposal(lines, [str(exc)], f"withholdings not computed: {exc}")
+            return Proposal(lines, [str(exc)], f"retenciones sin calcular (no hay reglas para la fecha): {exc}")
         withholdings, notes = assessment.withholdings, list(assessment.notes)
         if invoice["doc_type"] == "credit_note":
             notes.append("credit note: the credited invoice is not on file; withholdings computed on the note itself")
@@ -209,9 +209,9 @@ def propose(
         differs = [t for t in sorted(set(stated) | set(computed)) if abs(stated.get(t, 0) - computed.get(t, 0)) >= 1]
         if differs:
             figures = "; ".join(
-                f"{t}: XML {stated.get(t, Decimal(0))}, computed {computed.get(t, Decimal(0))}" for t in differs
+                f"{t}: XML {stated.get(t, Decimal(0))}, calculada {computed.get(t, Decimal(0))}" for t in differs
             )
-            review = f"withholdings stated in the XML differ from the computed ones (computed used): {figures}"
+            review = f"las retenciones del XML difieren de las calculadas (se usaron las calculadas): {figures}"
     return Proposal(lines=lines, notes=notes, review_reason=review)
 
 
@@ -220,10 +220,10 @@ def totals_problem(invoice: dict[str, Any], lines: list[EntryLine]) -> str | Non
     debit = sum((ln.debit for ln in lines), Decimal(0))
     credit = sum((ln.credit for ln in lines), Decimal(0))
     if debit != credit:
-        return f"entry unbalanced: debits {debit} vs credits {credit}"
+        return f"asiento descuadrado: débitos {debit} frente a créditos {credit}"
     expected = invoice["tax_inclusive_amount"] - invoice["allowance_total_amount"] + invoice["charge_total_amount"]
     if debit != expected:
-        return f"entry total {debit} differs from the invoice total {expected}: check lines and taxes"
+        return f"el total del asiento {debit} difiere del total de la factura {expected}: revise líneas e impuestos"
     return None
 
 

@@ -28,6 +28,24 @@ def item_for(invoice: Invoice, line: Line) -> dict[str, Any]:
     return item
 
 
+class Problem(str):
+    """Why an answer for a line cannot be trusted. The text (English, the prompt's language) is what the
+    model is told when asked again; ``es`` is what the accountant reads on the review page (no item ids:
+    the reason is shown with the line's number)."""
+
+    es: str
+
+    def __new__(cls, text: str, es: str) -> Problem:
+        problem = super().__new__(cls, text)
+        problem.es = es
+        return problem
+
+
+def for_accountant(problem: str) -> str:
+    """The Spanish text of a problem (a plain string is already the accountant's)."""
+    return getattr(problem, "es", problem)
+
+
 def validate_answer(
     expected_ids: Iterable[str], answer: Any, min_confidence: float
 ) -> tuple[dict[str, tuple[str, float]], dict[str, str]]:
@@ -40,7 +58,8 @@ def validate_answer(
     accepted: dict[str, tuple[str, float]] = {}
     entries = answer.get("classifications") if isinstance(answer, dict) else None
     if not isinstance(entries, list):
-        return {}, {i: 'the answer has no "classifications" list' for i in expected}
+        no_list = Problem('the answer has no "classifications" list', "el modelo no devolvió clasificaciones válidas")
+        return {}, {i: no_list for i in expected}
     catalog = puc.purchase_accounts()
     seen: set[str] = set()
     for entry in entries:
@@ -48,7 +67,7 @@ def validate_answer(
             continue  # an id we did not ask about is ignored, never stored
         item_id = str(entry["id"])
         if item_id in seen:
-            problems[item_id] = f"item {item_id}: answered twice"
+            problems[item_id] = Problem(f"item {item_id}: answered twice", "el modelo la respondió dos veces")
             accepted.pop(item_id, None)
             continue
         seen.add(item_id)
@@ -59,22 +78,34 @@ def validate_answer(
             accepted[item_id] = (str(entry["account"]), float(entry["confidence"]))
     for item_id in expected:
         if item_id not in seen:
-            problems[item_id] = f"item {item_id}: missing from the answer"
+            problems[item_id] = Problem(f"item {item_id}: missing from the answer", "el modelo no la respondió")
     return accepted, problems
 
 
-def _entry_problem(item_id: str, entry: dict, catalog: dict, min_confidence: float) -> str | None:
+def _entry_problem(item_id: str, entry: dict, catalog: dict, min_confidence: float) -> Problem | None:
     account = str(entry.get("account", "")).strip()
     if account not in catalog:
-        return f"item {item_id}: account {account!r} is not a purchase sub-account of the catalog"
+        return Problem(
+            f"item {item_id}: account {account!r} is not a purchase sub-account of the catalog",
+            f"el modelo propuso la cuenta «{account}», que no es una subcuenta de compras del catálogo",
+        )
     try:
         confidence = float(Decimal(str(entry.get("confidence"))))
     except (InvalidOperation, ValueError):
-        return f"item {item_id}: confidence {entry.get('confidence')!r} is not a number"
+        return Problem(
+            f"item {item_id}: confidence {entry.get('confidence')!r} is not a number",
+            "el modelo no dio una confianza numérica",
+        )
     if not 0 <= confidence <= 1:
-        return f"item {item_id}: confidence {confidence} is outside 0..1"
+        return Problem(
+            f"item {item_id}: confidence {confidence} is outside 0..1",
+            f"el modelo dio una confianza de {confidence}, fuera de 0 a 1",
+        )
     if confidence < min_confidence:
-        return f"item {item_id}: confidence {confidence:.2f} below {min_confidence:.2f} for {account}"
+        return Problem(
+            f"item {item_id}: confidence {confidence:.2f} below {min_confidence:.2f} for {account}",
+            f"confianza del modelo {confidence:.0%} (mínimo {min_confidence:.0%}) para la cuenta {account}",
+        )
     return None
 
 

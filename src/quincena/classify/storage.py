@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from quincena.classify.answers import for_accountant
 from quincena.classify.model import Invoice, Line, Verdict, description_key
 from quincena.core import db
 
@@ -69,12 +70,13 @@ def store(
                     db.load_sql("classification_insert"), _classification_row(company_nit, cycle_id, invoice, verdict)
                 )
                 memory_writes.extend(_memory_write(company_nit, invoice, line, verdict, memory_min_confidence))
-            reasons = [problems[ln.line_id] for ln in invoice.lines if ln.line_id in problems]
+            reasons = [f"línea {ln.line_no}: {for_accountant(problems[ln.line_id])}"
+                       for ln in invoice.lines if ln.line_id in problems]  # fmt: skip
             missing = [ln for ln in invoice.lines if ln.line_id not in verdicts and ln.line_id not in problems]
             if missing:
                 continue  # not decided in this batch (should not happen): stays pending
             if not invoice.lines:
-                reasons = ["the invoice has no lines to classify"]
+                reasons = ["la factura no tiene líneas para clasificar"]
             status = "review" if reasons else "classified"
             cur.execute(
                 db.load_sql("invoice_finish"),
