@@ -346,6 +346,12 @@ class SimulatorHandle:
     def stats(self) -> dict[str, Any]:
         return self.state.stats()
 
+    def settled_stats(self, timeout: float = 10.0) -> dict[str, Any]:
+        """Statistics once every request in flight has finished (and been counted)."""
+        if not self.state.wait_idle(timeout):
+            raise TimeoutError(f"the simulator still has requests in flight after {timeout} s")
+        return self.state.stats()
+
     def configure(self, **knobs: Any) -> SimulatorConfig:
         return self.state.configure(knobs)
 

@@ -40,6 +40,7 @@ class SimulatorState:
     def __init__(self, config: SimulatorConfig) -> None:
         config.validate()
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified whenever a request leaves the account
         self.stopping = threading.Event()
         self.config = config
         self._rng = random.Random(config.seed)
@@ -161,6 +162,13 @@ class SimulatorState:
     def release(self) -> None:
         with self._lock:
             self.in_flight -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until no request is in flight (its counters final: an answer is counted after its last
+        byte is written, so a client can read the answer before the server has counted it)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self.in_flight == 0, timeout)
 
     def _random_fault(self) -> str:
         cfg = self.config
