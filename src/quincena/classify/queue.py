@@ -64,9 +64,15 @@ def claim(cycle_id: str, lane: str, lesson_wait_s: float) -> QueuedBatch | None:
         "classify_queue_claim",
         {"cycle_id": cycle_id, "lane": lane, "lease_s": LEASE_S, "lesson_wait_s": lesson_wait_s},
     )
-    if not rows:
-        return None
-    row = rows[0]
+    return _batch(cycle_id, rows[0]) if rows else None
+
+
+def own_claims(cycle_id: str, lane: str) -> list[QueuedBatch]:
+    """The batches ``lane`` had claimed when its previous try died (a retry sends them first)."""
+    return [_batch(cycle_id, row) for row in db.query("classify_queue_own", {"cycle_id": cycle_id, "lane": lane})]
+
+
+def _batch(cycle_id: str, row: dict[str, Any]) -> QueuedBatch:
     return QueuedBatch(cycle_id, row["position"], row["company_nit"], row["wave"], tuple(row["invoice_ids"]))
 
 

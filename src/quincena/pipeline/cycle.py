@@ -233,11 +233,12 @@ def _send_until_empty(
 
     policy = lane.get("offpeak_policy") or "ignore"
     before = date.fromisoformat(lane["period_end"])
+    resumed = queue.own_claims(lane["cycle_id"], name)  # a retried lane first sends what it held
     while True:
         until = offpeak.pause_batch(clock(), policy, model=settings.model)
         if until is not None:
             raise PeakHours(until)
-        batch = _next_batch(lane["cycle_id"], name)
+        batch = resumed.pop(0) if resumed else _next_batch(lane["cycle_id"], name)
         if batch is None:
             break
         if hook is None:
