@@ -35,7 +35,7 @@ def test_causacion_prints_the_entry_and_rejects_bad_files(clean_db: str, tmp_pat
     reteiva = [ln for ln in entry["lines"] if ln["tax"] == "reteiva"]
     assert sorted(ln["credit"] for ln in reteiva) == ["35185", "5273"]
     assert entry["totals"]["balanced"] and entry["problem"] is None
-    assert "computed" in entry["review"]  # the XML states other ReteIVA figures
+    assert "calculada" in entry["review"]  # the XML states other ReteIVA figures
     assert any("line 2: no --account given" in n for n in entry["notes"])
 
     bad = tmp_path / "bad.xml"

@@ -67,7 +67,7 @@ def test_the_cycle_posts_computed_withholdings_and_reviews_the_xmls(inbox: Path)
     assert sum(r["debit"] for r in invoice.values()) == sum(r["credit"] for r in invoice.values())
     status = db.query_text("SELECT status, status_reason FROM invoices WHERE number = %s", (d.INVOICE_NUMBER,))[0]
     assert status["status"] == "review"
-    assert "reteiva: XML 40457.69, computed 0" in status["status_reason"]
+    assert "reteiva: XML 40457.69, calculada 0" in status["status_reason"]
 
     # Credit note NC-77 (37,000 of 1,419,567.89 = 2.6064 %): ReteFuente reversed 135,802 × 0.026064 = 3,539.58
     # → 3,540 debited (base 1,234,567.89 × 0.026064 = 32,178.11); payable debited 44,030 − 3,540 = 40,490.

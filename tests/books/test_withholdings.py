@@ -292,7 +292,7 @@ def test_xml_withholdings_that_differ_send_the_invoice_to_review_with_both_figur
     invoice = _invoice(taxes=[*_invoice()["taxes"], {"kind": "withholding", "scheme_id": "06", "amount": "100000.00"}])
     proposal = propose(invoice, BUYER, PJ)
     assert _by_account(proposal.lines)["236515"] == (0, D("110000"))
-    assert "retefuente: XML 100000.00, computed 110000" in proposal.review_reason
+    assert "retefuente: XML 100000.00, calculada 110000" in proposal.review_reason
     agreeing = _invoice(taxes=[*_invoice()["taxes"], {"kind": "withholding", "scheme_id": "06", "amount": "110000.00"}])
     assert propose(agreeing, BUYER, PJ).review_reason is None
 
