@@ -366,7 +366,7 @@ def offpeak(quick: bool) -> dict:
         end = began
         for call in calls:
             at = heapq.heappop(free)
-            until = rule.pause_batch(at, policy, table)  # classify_batch's check before a request
+            until = rule.pause_batch(at, policy, table)  # classify_lane's check before a request
             at = until or at
             price, version = table.cost(call["model"], call["hit"], call["miss"], call["out"], at)
             cost += price

@@ -335,8 +335,8 @@ def store_entries(target: dict[str, Any], require_complete: bool = False) -> dic
         left = company_pending(target)
         if left:
             raise IncompleteCompany(
-                f"company {target['company_nit']}: {left} invoice(s) still pending — a classify_batch unit of it "
-                "failed (see its log); fix the cause, clear the failed classify_batch instances and this task"
+                f"company {target['company_nit']}: {left} invoice(s) still pending — a classify_lane failed "
+                "(see its log); fix the cause, clear the failed classify_lane instances and this task"
             )
     result = entries.post_company_entries(target["company_nit"])
     log.info("company %s entries: %s", target["company_nit"], result)
