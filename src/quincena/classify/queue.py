@@ -38,8 +38,8 @@ def fair_order(planned: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, An
     return [batch for _, _, batch in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
 
-def fill(cycle_id: str, batches: Sequence[dict[str, Any]], planned_at: datetime) -> int:
-    """Replace the cycle's queue with ``batches`` (already in fair order); returns how many."""
+def fill(cycle_id: str, batches: Sequence[dict[str, Any]], planned_at: datetime) -> None:
+    """Replace the cycle's queue with ``batches`` (already in fair order)."""
     rows = [
         {
             "cycle_id": cycle_id,
@@ -55,7 +55,6 @@ def fill(cycle_id: str, batches: Sequence[dict[str, Any]], planned_at: datetime)
     with db.transaction() as cur:
         cur.execute(db.load_sql("classify_queue_clear"), {"cycle_id": cycle_id})
         db.execute_many("classify_queue_insert", rows, cur)
-    return len(rows)
 
 
 def claim(cycle_id: str, lane: str, lesson_wait_s: float) -> QueuedBatch | None:

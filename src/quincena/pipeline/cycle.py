@@ -104,13 +104,18 @@ def company_targets(cycle: dict[str, Any]) -> list[dict[str, Any]]:
 
 def label_company_task(target: dict[str, Any]) -> None:
     """Name the running mapped task after its company in the grid (the DAG's map_index_template)."""
+    _label_task("company_label", f"{target['company_nit']} {target.get('company_name', '')}".strip())
+
+
+def _label_task(key: str, label: str) -> None:
+    """Set the context variable a map_index_template renders (COMPANY_LABEL, LANE_LABEL in the DAG)."""
     from airflow.sdk import get_current_context
 
     try:
         context = get_current_context()
     except RuntimeError:  # called outside a task (tests, the CLI): nothing to label
         return
-    context["company_label"] = f"{target['company_nit']} {target.get('company_name', '')}".strip()  # type: ignore[typeddict-unknown-key]
+    context[key] = label  # type: ignore[literal-required]
 
 
 def ingest(target: dict[str, Any]) -> dict[str, Any]:
@@ -215,7 +220,7 @@ def classify_lane(lane: dict[str, Any], hook: Any = None, now: Any = None) -> di
     """
     clock = now or (lambda: datetime.now(UTC))
     name = f"lane-{lane['lane']}"
-    _label_lane(lane)
+    _label_task("lane_label", lane["label"])
     settings = classifier.Settings(**lane["settings"], concurrency=1)
     totals = LaneReport(name)
     if settings.dry_run:
@@ -295,16 +300,6 @@ class LaneReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "companies": sorted(self.companies)}
-
-
-def _label_lane(lane: dict[str, Any]) -> None:
-    from airflow.sdk import get_current_context
-
-    try:
-        context = get_current_context()
-    except RuntimeError:
-        return
-    context["lane_label"] = lane["label"]  # type: ignore[typeddict-unknown-key]
 
 
 def company_pending(target: dict[str, Any]) -> int:
