@@ -195,7 +195,7 @@ def propose(
             assessment = engine.compute(purchase_of(invoice), buyer, supplier)
         except RulesError as exc:  # an invoice of a year with no rules file: no guess, a person decides
             lines = build_entry(invoice, [], buyer.iva_deductible)
-            return Proposal(lines, [str(exc)], f"retenciones sin calcular (no hay reglas para la fecha): {exc}")
+            return Proposal(lines, [str(exc)], f"retenciones sin calcular: {exc}")
         withholdings, notes = assessment.withholdings, list(assessment.notes)
         if invoice["doc_type"] == "credit_note":
             notes.append("credit note: the credited invoice is not on file; withholdings computed on the note itself")
