@@ -132,7 +132,7 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
     }
     # Nothing counted twice or lost: one completed ledger row per answer the server delivered, key by key,
     # plus at most one in_flight row (the killed worker's attempt, concurrency 1), whose cost is unknown.
-    stats = simulator.stats()
+    stats = simulator.settled_stats()
     assert _count("SELECT count(*) - count(DISTINCT attempt_id) AS n FROM api_calls") == 0
     assert assert_ledger_matches_answers(stats["requests_per_key"]) <= 1
     assert _count("SELECT count(*) AS n FROM api_calls WHERE outcome = 'rate_limited'") > 0
@@ -168,7 +168,7 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
 def test_dry_run_plans_without_calls(clean_db, dagbag, deepseek_connection) -> None:
     simulator = deepseek_connection
     sample.generate(companies=2, invoices=10, inbox=config.inbox_dir(), seed=11, period=CYCLE)
-    before = sum(simulator.stats()["requests_per_key"].values())
+    before = sum(simulator.settled_stats()["requests_per_key"].values())
     run = dagbag.get_dag("quincena_cycle").test(
         logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"),
         run_conf={"cycle": CYCLE, "dry_run": True},
@@ -176,7 +176,7 @@ def test_dry_run_plans_without_calls(clean_db, dagbag, deepseek_connection) -> N
     )
     # Ingested and planned; nothing classified, nothing spent; a dry run is not a failure.
     assert str(run.state) == "success", task_states(run)
-    assert sum(simulator.stats()["requests_per_key"].values()) == before
+    assert sum(simulator.settled_stats()["requests_per_key"].values()) == before
     assert _count("SELECT count(*) AS n FROM api_calls") == 0
     assert _count("SELECT count(*) AS n FROM invoices WHERE status = 'pending'") > 0
     assert _count("SELECT count(*) AS n FROM cycles WHERE status = 'incomplete'") == 1

@@ -43,7 +43,7 @@ def _outcomes(hook: DeepSeekHook) -> list[str]:
 
 
 def _served(simulator) -> int:
-    return sum(simulator.stats()["requests_per_key"].values())
+    return sum(simulator.settled_stats()["requests_per_key"].values())
 
 
 # -- the happy path and the result ----------------------------------------------------------------
@@ -69,7 +69,7 @@ def test_even_spread_over_keys_with_threads(simulator, deepseek_conn) -> None:
     hook = _hook()
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda _: hook.create_chat_completion(MESSAGES), range(300)))
-    per_key = simulator.stats()["requests_per_key"]
+    per_key = simulator.settled_stats()["requests_per_key"]
     assert sum(r.attempts for r in results) == sum(per_key.values()) == len(hook.recorder.records)
     assert set(per_key) == set(SIM_KEYS)
     assert max(per_key.values()) / min(per_key.values()) <= 1.2, per_key
@@ -87,7 +87,7 @@ def test_401_key_disabled_and_skipped_by_hooks_sharing_the_store(simulator, deep
     assert "auth_failed" in _outcomes(first)
     for _ in range(20):
         assert second.create_chat_completion(MESSAGES).key_name != "sim-key-3"
-    assert simulator.stats()["requests_per_key"]["sim-key-3"] == 1
+    assert simulator.settled_stats()["requests_per_key"]["sim-key-3"] == 1
 
 
 def test_no_usable_key_when_every_key_is_revoked(simulator, deepseek_conn) -> None:
@@ -96,7 +96,7 @@ def test_no_usable_key_when_every_key_is_revoked(simulator, deepseek_conn) -> No
     hook = _hook()
     with pytest.raises(NoUsableKeyError):
         hook.create_chat_completion(MESSAGES)
-    assert simulator.stats()["requests_per_key"] == dict.fromkeys(SIM_KEYS, 1)
+    assert simulator.settled_stats()["requests_per_key"] == dict.fromkeys(SIM_KEYS, 1)
     assert _outcomes(hook) == ["auth_failed"] * len(SIM_KEYS)
 
 
@@ -105,7 +105,7 @@ def test_402_stops_at_once_without_further_calls(simulator, deepseek_conn) -> No
     deepseek_conn()
     hook = _hook()
     hook.create_chat_completion(MESSAGES)
-    simulator.configure(spend_limit_usd=simulator.stats()["spend_usd"])  # the account is now exhausted
+    simulator.configure(spend_limit_usd=simulator.settled_stats()["spend_usd"])  # the account is now exhausted
     started = time.monotonic()
     with pytest.raises(InsufficientBalanceError) as caught:
         hook.create_chat_completion(MESSAGES)
@@ -123,7 +123,7 @@ def test_429_storm_has_no_failed_calls(simulator, deepseek_conn) -> None:
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda _: hook.create_chat_completion(MESSAGES, response_format=JSON), range(150)))
     assert all(r.parsed["classifications"][0]["account"] == "512010" for r in results)
-    stats = simulator.stats()
+    stats = simulator.settled_stats()
     assert stats["status_counts"]["429"] >= 25  # the storm really happened
     assert stats["status_counts"]["200"] == 150
     assert _outcomes(hook).count("rate_limited") == stats["status_counts"]["429"]
@@ -212,7 +212,7 @@ def test_keepalive_blank_lines_before_the_body_are_parsed(simulator, deepseek_co
     simulator.configure(latency_ms=250, latency_sd_ms=0)  # held: blank lines every 20 ms, then JSON
     result = _hook().create_chat_completion(MESSAGES, response_format=JSON)
     assert result.attempts == 1 and result.parsed["classifications"][0]["account"] == "512010"
-    assert simulator.stats()["keepalive_lines"] >= 5
+    assert simulator.settled_stats()["keepalive_lines"] >= 5
 
 
 def test_attempt_timeout_fires_while_blank_lines_keep_coming(simulator, deepseek_conn) -> None:
@@ -290,7 +290,7 @@ def test_unknown_model_fails_before_spending(simulator, deepseek_conn) -> None:
     deepseek_conn()
     with pytest.raises(UnknownModelError):
         _hook().create_chat_completion(MESSAGES, model="deepseek-v9-ultra")
-    assert simulator.stats()["requests"] == 0
+    assert simulator.settled_stats()["requests"] == 0
 
 
 def test_include_price_table_lists_the_providers_models() -> None:

@@ -84,7 +84,7 @@ def test_hooks_spread_evenly_with_postgres_store_and_threads(company: str, simul
 
     with ThreadPoolExecutor(8) as pool:
         attempts = list(pool.map(call, range(300)))
-    per_key = simulator.stats()["requests_per_key"]
+    per_key = simulator.settled_stats()["requests_per_key"]
     assert sum(per_key.values()) == sum(attempts) >= 300
     assert set(per_key) == set(SIM_KEYS)
     assert max(per_key.values()) / min(per_key.values()) <= 1.2, per_key
@@ -108,7 +108,7 @@ def test_401_key_disabled_for_every_process_and_reenabled_by_cli(
     second = pipeline_hook()  # another task, another process: shares only the database
     for _ in range(20):
         assert second.create_chat_completion(MESSAGES).key_name != "sim-key-2"
-    assert simulator.stats()["requests_per_key"]["sim-key-2"] == 1
+    assert simulator.settled_stats()["requests_per_key"]["sim-key-2"] == 1
 
     assert cli_main(["keys", "list"]) == 0
     listing = capsys.readouterr().out
@@ -129,7 +129,7 @@ def test_all_keys_revoked_is_a_clear_error(clean_db: str, simulator, deepseek_co
     with pytest.raises(NoUsableKeyError) as caught:
         pipeline_hook().create_chat_completion(MESSAGES)
     assert "disabled" in str(caught.value)
-    assert simulator.stats()["requests_per_key"] == dict.fromkeys(SIM_KEYS, 1)  # each key tried once, no more
+    assert simulator.settled_stats()["requests_per_key"] == dict.fromkeys(SIM_KEYS, 1)  # each key tried once, no more
     assert _rows("SELECT count(*) AS n FROM api_keys WHERE status = 'disabled'")[0]["n"] == len(SIM_KEYS)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -85,7 +84,7 @@ def test_one_concurrency_limit_for_the_whole_account(simulator) -> None:
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(lambda i: _chat(simulator.base_url, secret=secrets[i % 5]).status_code, range(8)))
     assert sorted(codes) == [200] * 3 + [429] * 5
-    stats = simulator.stats()
+    stats = simulator.settled_stats()
     assert stats["max_in_flight"] == 3 and stats["faults"]["over_concurrency"] == 5 and stats["in_flight"] == 0
 
 
@@ -183,11 +182,7 @@ def test_never_start_ends_when_the_client_leaves(simulator) -> None:
     assert response.status_code == 200 and response.raw.read1(16).strip() == b""  # blank lines only
     assert simulator.stats()["in_flight"] == 1
     response.close()
-    # The server notices the hang-up when its next blank line bounces: poll for that, bounded.
-    deadline = time.monotonic() + 5
-    while simulator.stats()["in_flight"] and time.monotonic() < deadline:
-        threading.Event().wait(0.02)
-    stats = simulator.stats()
+    stats = simulator.settled_stats(timeout=5)  # the server notices the hang-up when a blank line bounces
     assert stats["in_flight"] == 0 and stats["disconnects"] == 1
     assert stats["abandoned_per_key"] == {"sim-key-1": 1} and stats["requests_per_key"] == {}
 
@@ -202,14 +197,11 @@ def test_a_client_leaving_a_held_request_is_abandoned_not_answered_nor_billed(si
     )
     assert response.raw.read1(16).strip() == b""
     response.close()
-    deadline = time.monotonic() + 5
-    while simulator.stats()["in_flight"] and time.monotonic() < deadline:
-        threading.Event().wait(0.02)
-    stats = simulator.stats()
+    stats = simulator.settled_stats(timeout=5)
     assert stats["abandoned_per_key"] == {"sim-key-1": 1} and stats["requests_per_key"] == {}
     assert stats["spend_usd"] == "0" and stats["tokens"] == {}
     assert _chat(simulator.base_url).status_code == 200
-    assert simulator.stats()["requests_per_key"] == {"sim-key-1": 1}
+    assert simulator.settled_stats()["requests_per_key"] == {"sim-key-1": 1}
 
 
 def test_off_catalog_rate_answers_accounts_outside_the_puc(simulator) -> None:

@@ -98,7 +98,7 @@ def test_lanes_share_the_queue_fairly_and_wave_two_learns_from_wave_one(ready) -
     )
     assert from_model < len(wave2_ids) / 2
     # One lane, one request: never more in flight than lanes.
-    assert 1 <= simulator.stats()["max_in_flight"] <= 4
+    assert 1 <= simulator.settled_stats()["max_in_flight"] <= 4
 
 
 def test_a_wave_two_batch_is_not_claimed_while_its_representatives_are_pending(ready) -> None:
@@ -123,14 +123,14 @@ def test_a_rerun_adds_nothing(ready) -> None:
     _run_lanes(cycle.schedule_lanes(targets, planned, "ignore", lanes=2))
     classifications = _count("SELECT count(*) AS n FROM classifications")
     calls = _count("SELECT count(*) AS n FROM api_calls")
-    requests = simulator.stats()["requests"]
+    requests = simulator.settled_stats()["requests"]
     # A retried lane finds the queue done; a re-run schedule (stale plan) queues decided invoices only.
     assert cycle.classify_lane({"lane": 1, **_lane_of(targets)})["batches"] == 0
     again = cycle.classify_lane(cycle.schedule_lanes(targets, planned, "ignore", lanes=1)[0])
     assert again["batches"] == sum(len(b) for b in planned) and again["requests"] == 0
     assert _count("SELECT count(*) AS n FROM classifications") == classifications
     assert _count("SELECT count(*) AS n FROM api_calls") == calls
-    assert simulator.stats()["requests"] == requests
+    assert simulator.settled_stats()["requests"] == requests
     dupes = "SELECT count(*) AS n FROM (SELECT invoice_line_id FROM classifications GROUP BY 1 HAVING count(*) > 1) d"
     assert _count(dupes) == 0
 
@@ -172,14 +172,14 @@ def test_strict_policy_pauses_inside_a_peak_window(ready) -> None:
     targets, planned = _plan(companies=1, invoices=6)
     lane = cycle.schedule_lanes(targets, planned, "strict", lanes=1)[0]
     in_peak = datetime(2026, 11, 16, 2, 30, tzinfo=UTC)  # 01:00-04:00 UTC is a peak window
-    before = simulator.stats()["requests"]
+    before = simulator.settled_stats()["requests"]
     with pytest.raises(cycle.PeakHours) as waited:
         cycle.classify_lane(lane, now=lambda: in_peak)
     assert waited.value.until == datetime(2026, 11, 16, 4, 0, tzinfo=UTC)
-    assert simulator.stats()["requests"] == before
+    assert simulator.settled_stats()["requests"] == before
     # 'prefer' never pauses a started lane; off-peak 'strict' runs.
     cycle.classify_lane({**lane, "offpeak_policy": "prefer"}, now=lambda: in_peak)
-    assert simulator.stats()["requests"] > before
+    assert simulator.settled_stats()["requests"] > before
     cycle.classify_lane(lane, now=lambda: in_peak + timedelta(hours=2))
     assert _count(PENDING) == 0
 
