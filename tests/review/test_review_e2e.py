@@ -70,20 +70,22 @@ def _firm(stack: dict[str, Any], sql: str, params: Any = None) -> list[tuple]:
 
 
 def _open_requests(stack: dict[str, Any], every: bool = True) -> list[dict[str, Any]] | None:
-    """The run's unanswered approval requests; with ``every``, only once every company waits for one
-    (None before)."""
+    """The run's unanswered approval requests; with ``every``, only once every company's request is parked
+    (None before). The request is written before its task parks, so a request alone is not enough."""
     url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{stack['run']['dag_run_id']}/hitlDetails"
     found = requests.get(url, params={"response_received": "false"}, headers=_auth(stack["token"]), timeout=60)
     found.raise_for_status()
     details = found.json()["hitl_details"]
-    return details if len(details) == COMPANIES or not every else None
+    if not every:
+        return details
+    parked = [d for d in details if d["task_instance"]["state"] == "awaiting_input"]  # no worker, no pool slot
+    return parked if len(parked) == COMPANIES else None
 
 
 @pytest.fixture(scope="module")
 def waiting(stack) -> list[dict[str, Any]]:
-    details = poll("every company's approval request", lambda: _open_requests(stack), 240)
+    details = poll("every company's approval request, parked", lambda: _open_requests(stack), 240)
     for detail in details:
-        assert detail["task_instance"]["state"] == "awaiting_input"  # no worker, no pool slot while waiting
         assert detail["options"] == ["Aprobar", "Rechazar"] and "/review/ciclo/" in detail["body"]
     return details
 
@@ -190,21 +192,24 @@ def test_companies_are_approved_and_rejected_through_the_rest_api(stack, waiting
 
     try:
         assert poll("the run to finish after the approvals", finished, 240)["state"] == "success"
-    except BaseException:
+        assert all(asked_again.count(i) <= 1 for i in answers)  # the step retries once, never more
+        decisions = sorted(_firm(stack, "SELECT decision, decided_by, comment, run_id FROM company_approvals"))
+        assert decisions == [("approved", "admin", "ok", run_id), ("rejected", "admin", "faltan soportes", run_id)]
         url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances"
-        tis = requests.get(url, headers=_auth(stack["token"]), timeout=60).json()["task_instances"]
-        print({(ti["task_id"], ti["map_index"]): (ti["state"], ti["try_number"]) for ti in tis})
-        shutil.copytree(stack["local"], "/tmp/h5_stack", dirs_exist_ok=True, ignore=shutil.ignore_patterns("pgdata"))
+        tis = requests.get(url, params={"task_id_pattern": "apply_approval"}, headers=_auth(stack["token"]), timeout=60)
+        states = sorted(ti["state"] for ti in tis.json()["task_instances"] if ti["task_id"] == "company.apply_approval")
+        assert states == ["skipped", "success"]  # what follows runs for the approved company only
+    except BaseException:
+        _keep_for_diagnosis(stack, run_id, asked_again)
         raise
-    assert all(asked_again.count(i) <= 1 for i in answers)  # the step retries once, never more
-    decisions = dict(
-        (row[0], row[1:]) for row in _firm(stack, "SELECT decision, decided_by, comment, run_id FROM company_approvals")
-    )
-    assert decisions == {
-        "approved": ("admin", "ok", run_id),
-        "rejected": ("admin", "faltan soportes", run_id),
-    }
+
+
+def _keep_for_diagnosis(stack: dict[str, Any], run_id: str, asked_again: list[int]) -> None:
+    """Print the run's task states and keep the stack's logs (not its database) for a failure's post-mortem."""
     url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances"
-    tis = requests.get(url, params={"task_id_pattern": "apply_approval"}, headers=_auth(stack["token"]), timeout=60)
-    states = sorted(ti["state"] for ti in tis.json()["task_instances"] if ti["task_id"] == "company.apply_approval")
-    assert states == ["skipped", "success"]  # what follows runs for the approved company only
+    tis = requests.get(url, headers=_auth(stack["token"]), timeout=60).json()["task_instances"]
+    print("asked again:", asked_again)
+    print({(ti["task_id"], ti["map_index"]): (ti["state"], ti["try_number"]) for ti in tis})
+    kept = Path(os.environ.get("E2E_KEEP_DIR", "/tmp/quincena-e2e-failure"))
+    shutil.copytree(stack["local"], kept, dirs_exist_ok=True, ignore=shutil.ignore_patterns("pgdata"))
+    print("stack logs kept in", kept)
