@@ -102,3 +102,17 @@ def test_demo_keys_are_private_and_stable(paths: demo.DemoPaths) -> None:
     assert len(set(keys.values())) == 5
     env = orchestration.airflow_env(paths, demo.DemoSettings(cycle="2026-11-Q1"), "postgresql://x")
     assert env["AIRFLOW_HOME"] == str(paths.airflow_home) and env["AIRFLOW_CONN_QUINCENA_DB"] == "postgresql://x"
+
+
+def test_the_unattended_approver_answers_only_parked_requests_open_long_enough() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from quincena.devtools.demo.airflow_api import MIN_OPEN_S, answerable
+
+    def request(state: str, open_s: float) -> dict:
+        created = (datetime.now(UTC) - timedelta(seconds=open_s)).isoformat().replace("+00:00", "Z")
+        return {"task_instance": {"state": state}, "created_at": created}
+
+    assert answerable(request("awaiting_input", MIN_OPEN_S + 1))
+    assert not answerable(request("awaiting_input", MIN_OPEN_S - 5))  # a script answers faster than a person
+    assert not answerable(request("running", MIN_OPEN_S + 1))  # written, not parked yet

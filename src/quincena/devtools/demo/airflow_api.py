@@ -105,23 +105,29 @@ def trigger_cycle(api: AirflowApi, settings: DemoSettings) -> dict[str, Any]:
 MIN_OPEN_S = 15.0
 
 
-def approve_open_requests(api: AirflowApi, run_id: str, comment: str) -> int:
-    """Answer "Aprobar" to every approval request of the run open for MIN_OPEN_S (as the API's user); returns
-    how many were answered."""
+def answerable(detail: dict[str, Any]) -> bool:
+    """Whether an unattended approver may answer this approval request (a hitlDetails item) now: its task is
+    parked and the request has been open for MIN_OPEN_S."""
     from datetime import UTC, datetime
 
+    if detail["task_instance"]["state"] != "awaiting_input":  # not parked yet: answer at a later poll
+        return False
+    opened = datetime.fromisoformat(detail["created_at"].replace("Z", "+00:00"))
+    return (datetime.now(UTC) - opened).total_seconds() >= MIN_OPEN_S
+
+
+def approve_open_requests(api: AirflowApi, run_id: str, comment: str) -> int:
+    """Answer "Aprobar" to every answerable approval request of the run (as the API's user); returns how many
+    were answered."""
     from quincena.pipeline.approval import APPROVE, COMMENT
 
     found = api.request("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/hitlDetails", params={"response_received": "false"})
     found.raise_for_status()
     answered = 0
     for detail in found.json()["hitl_details"]:
+        if not answerable(detail):
+            continue
         ti = detail["task_instance"]
-        if ti["state"] != "awaiting_input":  # not parked yet: answer at the next poll, not inside that window
-            continue
-        opened = datetime.fromisoformat(detail["created_at"].replace("Z", "+00:00"))
-        if (datetime.now(UTC) - opened).total_seconds() < MIN_OPEN_S:
-            continue
         path = f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/{ti['map_index']}/hitlDetails"
         answer = {"chosen_options": [APPROVE], "params_input": {COMMENT: comment}}
         response = api.request("PATCH", path, json=answer)
