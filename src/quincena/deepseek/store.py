@@ -26,7 +26,11 @@ RECORD_RETRY_S = 60.0  # how long an attempt's ledger row waits out a database r
 
 
 class _ThreadConnections:
-    """One database connection per thread: a hook serves several threads, psycopg connections do not."""
+    """One database connection per thread: a hook serves several threads, psycopg connections do not.
+
+    Deliberately not ``db.session()``'s connection: a ledger row must commit on its own even when the
+    caller has a transaction open on its session, and a broken connection is replaced here (``get``) so
+    ``PostgresCallRecorder`` can retry through a database restart."""
 
     def __init__(self) -> None:
         self._local = threading.local()
