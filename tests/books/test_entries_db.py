@@ -116,3 +116,34 @@ def test_ingest_learns_the_supplier_profile_and_keeps_unknown_codes(inbox: Path)
     # autorretenedor (O-15): no ReteFuente; payable = the whole 1,689,285.79
     invoice = _journal(d.INVOICE_NUMBER)
     assert "236515" not in invoice and invoice["233525"]["credit"] == Decimal("1689285.79")
+
+
+def test_honorarios_to_a_natural_person_turn_11_percent_once_the_years_payments_pass_3300_uvt(inbox: Path) -> None:
+    """3,300 UVT 2026 = 172,834,200. The supplier is made a natural person (10 % until then)."""
+    companies.upsert([Company(NIT, int(d.COMPANY_DV), "Ferretería El Tornillo S.A.S.")])
+    later = d.invoice_xml(number="SETP990001300", cufe="b" * 96, issue_date="2026-11-20")
+    _ingest_and_classify(inbox, ("fe.xml", d.invoice_xml()), ("nc.xml", d.credit_note_xml()), ("fe2.xml", later))
+    db.query_text("UPDATE suppliers SET person_type = 'natural'")
+    entries.post_company_entries(NIT)
+    first, second = _journal(d.INVOICE_NUMBER)["236515"], _journal("SETP990001300")["236515"]
+    assert (first["rate"], first["credit"]) == (Decimal("0.100000"), Decimal("123457.00"))
+    assert second["rate"] == Decimal("0.100000") and "≤ 3300 UVT" in second["why"]
+    invoice = db.query_text("SELECT id, supplier_nit, issue_date FROM invoices WHERE number = 'SETP990001300'")[0]
+    # what the books held before the second invoice: the first's base less the credit note's reversal
+    assert entries.earlier_in_year(NIT, invoice) == {"honorarios": Decimal("1234567.89") - Decimal("32178.11")}
+
+    def repost_second() -> dict:  # (its XML's withholdings differ from ours: it went to review when posted)
+        db.query_text("DELETE FROM journal_lines WHERE invoice_id = %s", (invoice["id"],))
+        db.query_text("UPDATE invoices SET status = 'classified' WHERE id = %s", (invoice["id"],))
+        entries.post_company_entries(NIT)
+        return _journal("SETP990001300")["236515"]
+
+    # A year of fees: the first invoice's base as if 172,000,000 had been paid → 171,967,821.89 earlier
+    # + 1,234,567.89 = 173,202,389.78 > 172,834,200 → 11 % × 1,234,567.89 = 135,802.47 → 135,802
+    db.query_text("UPDATE journal_lines SET base = 172000000 WHERE concept = 'honorarios' AND credit > 0")
+    crossed = repost_second()
+    assert (crossed["rate"], crossed["credit"]) == (Decimal("0.110000"), Decimal("135802.00"))
+    assert "173202389.78 > 3300 UVT (172834200" in crossed["why"]
+    # the same payments issued in another year do not count
+    db.query_text("UPDATE invoices SET issue_date = '2025-12-31' WHERE number = %s", (d.INVOICE_NUMBER,))
+    assert repost_second()["rate"] == Decimal("0.100000")

@@ -74,6 +74,40 @@ def test_honorarios_persona_natural_10_percent_declarante_or_not() -> None:
     )
 
 
+# 3,300 UVT 2026 = 3,300 × 52,374 = 172,834,200: "supere" is strictly above.
+def test_honorarios_persona_natural_11_percent_once_the_years_payments_exceed_3300_uvt() -> None:
+    fee = _buy(("511025", "1000000"))
+    crossing = Purchase(fee.issue_date, fee.lines, earlier_in_year={"honorarios": D("171834201")})
+    [w] = compute(crossing, BUYER, PN).withholdings  # 172,834,201 > 172,834,200 → 1,000,000 × 11 %
+    assert (w.rate, w.amount) == (D("0.11"), D("110000")) and "172834201.00 > 3300 UVT (172834200" in w.why
+    at_the_limit = Purchase(fee.issue_date, fee.lines, earlier_in_year={"honorarios": D("171834200")})
+    [w] = compute(at_the_limit, BUYER, PN_DECLARANTE).withholdings
+    assert (w.rate, w.amount) == (D("0.10"), D("100000")) and "≤ 3300 UVT" in w.why
+    other_concept = Purchase(fee.issue_date, fee.lines, earlier_in_year={"servicios": D("900000000")})
+    assert compute(other_concept, BUYER, PN).withholdings[0].rate == D("0.10")  # only honorarios paid counts
+    big = Purchase(fee.issue_date, fee.lines, earlier_in_year={"honorarios": D("900000000")})
+    assert compute(big, BUYER, PJ).withholdings[0].rate == D("0.11")  # a legal person: 11 % regardless
+
+
+def test_an_annual_threshold_without_its_rate_is_a_rules_error(tmp_path, monkeypatch) -> None:
+    import json
+
+    from quincena.books.withholdings import rules
+
+    data = json.loads((rules.rules_dir() / "rules-2026.json").read_text(encoding="utf-8"))
+    del data["retefuente"]["concepts"]["honorarios"][0]["rates"]["above_annual"]
+    (tmp_path / "rules-2026.json").write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(rules, "rules_dir", lambda: tmp_path)
+    rules._year_file.cache_clear()
+    rules._rules_for.cache_clear()
+    try:
+        with pytest.raises(RulesError, match="honorarios has 'annual_uvt' but no 'above_annual' rate"):
+            rules_for(DAY_2026)
+    finally:
+        rules._year_file.cache_clear()
+        rules._rules_for.cache_clear()
+
+
 def test_servicios_exactly_at_the_base_is_withheld_and_rounded_to_the_peso() -> None:
     # base 104,748 = 2 UVT 2026 → 104,748 × 4 % = 4,189.92 → 4,190
     result = compute(_buy(("513595", "104748")), BUYER, PJ)

@@ -68,10 +68,12 @@ def proposal_dict(
     supplier: SupplierProfile,
     accounts: dict[int, str],
     original: dict[str, Any] | None = None,
+    earlier: dict[str, Decimal] | None = None,
 ) -> dict[str, Any]:
-    """The proposed entry as JSON-ready data: lines with account, debit, credit, base, rate, concept, why."""
+    """The proposed entry as JSON-ready data: lines with account, debit, credit, base, rate, concept, why.
+    ``original`` and ``earlier``: as for entries.propose."""
     invoice = invoice_of(doc, accounts)
-    proposal = entries.propose(invoice, buyer, supplier, original)
+    proposal = entries.propose(invoice, buyer, supplier, original, earlier)
     debit = sum((ln.debit for ln in proposal.lines), Decimal(0))
     credit = sum((ln.credit for ln in proposal.lines), Decimal(0))
     notes = list(proposal.notes)

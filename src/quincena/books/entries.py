@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -143,15 +144,28 @@ def stated_by_tax(invoice: dict[str, Any]) -> dict[str, Decimal]:
     return dict(totals)
 
 
-def purchase_of(invoice: dict[str, Any]) -> Purchase:
-    """The engine's view of a classified invoice."""
+def purchase_of(invoice: dict[str, Any], earlier_in_year: Mapping[str, Decimal] | None = None) -> Purchase:
+    """The engine's view of a classified invoice (``earlier_in_year``: see Purchase)."""
     taxes = invoice["taxes"] or []
     iva = sum((Decimal(t["amount"]) for t in taxes if t["kind"] == "tax" and t["scheme_id"] == "01"), Decimal(0))
     lines = tuple(
         PurchaseLine(ln["account"], Decimal(ln["amount"]), Decimal(ln.get("tax_amount") or 0))
         for ln in invoice["lines"] or []
     )
-    return Purchase(issue_date=_as_date(invoice["issue_date"]), lines=lines, iva=iva)
+    return Purchase(_as_date(invoice["issue_date"]), lines, iva, dict(earlier_in_year or {}))
+
+
+def earlier_in_year(company_nit: str, invoice: dict[str, Any], conn=None) -> dict[str, Decimal]:
+    """ReteFuente bases by concept of the supplier's earlier entries in the invoice's year (this buyer's books)."""
+    issued = _as_date(invoice["issue_date"])
+    params = {
+        "company_nit": company_nit,
+        "supplier_nit": invoice["supplier_nit"],
+        "year": issued.year,
+        "issue_date": issued,
+        "invoice_id": invoice["id"],
+    }
+    return {row["concept"]: Decimal(row["base"]) for row in db.query("tax_supplier_year_bases", params, conn)}
 
 
 def _as_date(value: Any) -> date:
@@ -180,19 +194,24 @@ def reverse_withholdings(invoice: dict[str, Any], original: dict[str, Any]) -> l
 
 
 def propose(
-    invoice: dict[str, Any], buyer: BuyerProfile, supplier: SupplierProfile, original: dict[str, Any] | None = None
+    invoice: dict[str, Any],
+    buyer: BuyerProfile,
+    supplier: SupplierProfile,
+    original: dict[str, Any] | None = None,
+    earlier: Mapping[str, Decimal] | None = None,
 ) -> Proposal:
     """The entry with the buyer's computed withholdings; a review reason when the XML disagrees.
 
     ``original``: for a credit note, the credited invoice (number, line_extension_amount and its
-    withholding lines); None when it is unknown.
+    withholding lines); None when it is unknown. ``earlier``: the supplier's ReteFuente bases already in
+    the books this year (earlier_in_year); None counts nothing.
     """
     notes: list[str] = []
     if invoice["doc_type"] == "credit_note" and original is not None:
         withholdings = reverse_withholdings(invoice, original)
     else:
         try:
-            assessment = engine.compute(purchase_of(invoice), buyer, supplier)
+            assessment = engine.compute(purchase_of(invoice, earlier), buyer, supplier)
         except RulesError as exc:  # an invoice of a year with no rules file: no guess, a person decides
             lines = build_entry(invoice, [], buyer.iva_deductible)
             return Proposal(lines, [str(exc)], f"retenciones sin calcular: {exc}")
@@ -295,7 +314,8 @@ def post_company_entries(company_nit: str) -> dict[str, int]:
 
 
 def _proposal(company_nit: str, invoice: dict[str, Any], buyer: BuyerProfile, conn) -> tuple[Proposal, str | None]:
-    proposal = propose(invoice, buyer, supplier_of(invoice), _credited_invoice(company_nit, invoice, conn))
+    original = _credited_invoice(company_nit, invoice, conn)
+    proposal = propose(invoice, buyer, supplier_of(invoice), original, earlier_in_year(company_nit, invoice, conn))
     return proposal, totals_problem(invoice, proposal.lines)
 
 

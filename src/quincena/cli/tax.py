@@ -100,8 +100,9 @@ def _causacion(args: argparse.Namespace) -> int:
         if doc.doc_type == "credit_note" and doc.billing_reference:
             rows = db.query("tax_credited_invoice", {"company_nit": nit, "cufe": doc.billing_reference})
             original = rows[0] if rows and rows[0]["posted"] else None
+        earlier = entries.earlier_in_year(nit, causacion.invoice_of(doc, accounts))  # the supplier's year so far
         try:
-            results.append(causacion.proposal_dict(doc, buyer, supplier, accounts, original))
+            results.append(causacion.proposal_dict(doc, buyer, supplier, accounts, original, earlier))
         except RulesError as exc:
             raise UserError(f"{args.file}: {exc}") from None
     json.dump(results[0] if len(results) == 1 else results, sys.stdout, ensure_ascii=False, indent=2)

@@ -8,6 +8,7 @@ force on the issue date (include/tax/rules-YYYY.json) and the account → concep
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -81,6 +82,9 @@ class Purchase:
     issue_date: date
     lines: tuple[PurchaseLine, ...]
     iva: Decimal = _ZERO  # the document's IVA (TaxTotal scheme 01)
+    # ReteFuente bases by concept already paid to this supplier by this buyer in the issue year (earlier
+    # entries in the books): what an annual threshold (honorarios above 3,300 UVT) is measured on.
+    earlier_in_year: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ def compute(
     for line in purchase.lines:
         bases[concepts.concept_of(line.account)] += line.base
     result = Assessment()
-    _retefuente(result, bases, buyer, supplier, rules, concepts)
+    _retefuente(result, bases, purchase.earlier_in_year, buyer, supplier, rules, concepts)
     _reteiva(result, bases, _iva_by_concept(purchase, concepts), buyer, supplier, rules)
     _reteica(result, bases, buyer, supplier, rules, concepts)
     return result
@@ -140,7 +144,7 @@ def is_declarante(supplier: SupplierProfile, concepts: ConceptMap) -> bool:
     return concepts.declarante_default[supplier.person_type or "unknown"]
 
 
-def _retefuente(result, bases, buyer, supplier, rules: TaxRules, concepts: ConceptMap) -> None:
+def _retefuente(result, bases, earlier, buyer, supplier, rules: TaxRules, concepts: ConceptMap) -> None:
     if not buyer.withholding_agent:
         result.notes.append("ReteFuente: the buyer is not a withholding agent")
         return
@@ -169,8 +173,17 @@ def _retefuente(result, bases, buyer, supplier, rules: TaxRules, concepts: Conce
             key = "juridica"
         else:
             key = "declarante" if declarante else "no_declarante"
-        rate = rule.rates[key]
         who = f"{supplier.person_type or 'unknown person type'}, {key.replace('_', ' ')}"
+        if key != "juridica" and rule.annual_uvt is not None:
+            in_year = earlier.get(concept, _ZERO) + base
+            annual = rules.threshold(rule.annual_uvt)
+            above = in_year > annual
+            key = "above_annual" if above else key
+            who += (
+                f"; paid in {rules.year} with this invoice {_cents(in_year)} "
+                f"{'>' if above else '≤'} {rule.annual_uvt} UVT ({annual})"
+            )
+        rate = rule.rates[key]
         result.withholdings.append(
             Withholding.on(
                 tax="retefuente",

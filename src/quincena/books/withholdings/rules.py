@@ -26,9 +26,12 @@ class ReteFuenteRule:
     concept: str
     valid_from: date
     base_uvt: Decimal
-    rates: dict[str, Decimal]  # declarante, no_declarante, optionally juridica
+    rates: dict[str, Decimal]  # declarante, no_declarante, optionally juridica and above_annual
     account: str
     source: str
+    # A natural person paid more than this many UVT in the year by the buyer (this payment included) is
+    # withheld at rates["above_annual"] (honorarios: 11 % above 3,300 UVT); None: no such rule.
+    annual_uvt: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,11 @@ class TaxRules:
                         "base_uvt": str(r.base_uvt),
                         "base_cop": str(self.threshold(r.base_uvt)),
                         "rates": {k: str(v) for k, v in r.rates.items()},
+                        **(
+                            {"annual_uvt": str(r.annual_uvt), "annual_cop": str(self.threshold(r.annual_uvt))}
+                            if r.annual_uvt is not None
+                            else {}
+                        ),
                         "account": r.account,
                         "source": r.source,
                     }
@@ -167,14 +175,7 @@ def _rules_for(on: date) -> TaxRules:
         for concept, versions in rf["concepts"].items():
             v = _in_force(versions, on, f"{name} retefuente.{concept}")
             if v is not None:
-                concepts[concept] = ReteFuenteRule(
-                    concept=concept,
-                    valid_from=date.fromisoformat(v["from"]),
-                    base_uvt=_dec(v["base_uvt"], name, concept),
-                    rates={k: _dec(r, name, concept) for k, r in v["rates"].items()},
-                    account=str(v["account"]),
-                    source=_source(v, name, concept),
-                )
+                concepts[concept] = _retefuente_rule(concept, v, name)
         iva = _in_force(data["reteiva"], on, f"{name} reteiva")
         if iva is None:
             raise RulesError(f"{name}: no ReteIVA rule in force on {on}")
@@ -216,6 +217,22 @@ def _rules_for(on: date) -> TaxRules:
         if isinstance(exc, RulesError):
             raise
         raise RulesError(f"{name}: malformed rules ({type(exc).__name__}: {exc})") from None
+
+
+def _retefuente_rule(concept: str, version: dict[str, Any], name: str) -> ReteFuenteRule:
+    rates = {k: _dec(r, name, concept) for k, r in version["rates"].items()}
+    annual = version.get("annual_uvt")
+    if annual is not None and "above_annual" not in rates:
+        raise RulesError(f"{name}: retefuente.{concept} has 'annual_uvt' but no 'above_annual' rate")
+    return ReteFuenteRule(
+        concept=concept,
+        valid_from=date.fromisoformat(version["from"]),
+        base_uvt=_dec(version["base_uvt"], name, concept),
+        rates=rates,
+        account=str(version["account"]),
+        source=_source(version, name, concept),
+        annual_uvt=None if annual is None else _dec(annual, name, concept),
+    )
 
 
 def _in_force(versions: list[dict[str, Any]], on: date, where: str) -> dict[str, Any] | None:
