@@ -182,7 +182,7 @@ def test_never_start_ends_when_the_client_leaves(simulator) -> None:
     assert response.status_code == 200 and response.raw.read1(16).strip() == b""  # blank lines only
     assert simulator.stats()["in_flight"] == 1
     response.close()
-    stats = simulator.settled_stats(timeout=5)  # the server notices the hang-up when a blank line bounces
+    stats = simulator.settled_stats(timeout=5)  # a held request looks for its client every PEER_CHECK_S
     assert stats["in_flight"] == 0 and stats["disconnects"] == 1
     assert stats["abandoned_per_key"] == {"sim-key-1": 1} and stats["requests_per_key"] == {}
 

@@ -32,6 +32,15 @@ def test_admission_follows_the_script_then_the_concurrency_limit() -> None:
     assert state.stats()["max_in_flight"] == 1
 
 
+def test_reset_keeps_requests_still_in_flight_so_the_gauge_never_goes_negative() -> None:
+    state = _state(concurrency=2)
+    state.admit()
+    state.reset()  # between two tests, while the first test's request is still being answered
+    assert (state.stats()["in_flight"], state.wait_idle(timeout=0)) == (1, False)
+    state.release()
+    assert state.stats()["in_flight"] == 0 and state.wait_idle(timeout=0)
+
+
 def test_authentication_names_the_key_and_never_echoes_a_secret() -> None:
     state = _state()
     assert state.authenticate(f"Bearer {SECRET}") == "contab-1"

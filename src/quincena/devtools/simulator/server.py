@@ -27,6 +27,7 @@ from quincena.devtools.simulator.state import Admission, RequestError, Simulator
 log = logging.getLogger(__name__)
 
 CHAT_ROLES = frozenset({"system", "user", "assistant", "tool"})
+PEER_CHECK_S = 0.25  # how often a held request looks whether its client hung up
 
 
 def _validate_chat(raw: bytes) -> dict[str, Any]:
@@ -274,18 +275,25 @@ class _Handler(BaseHTTPRequestHandler):
         body. Returns whether the client was still there at the end.
         """
         state = self.server.state
+        interval = state.config.keepalive_interval_s
         end = time.monotonic() + seconds
+        next_line = time.monotonic() + interval
         try:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             while (remaining := end - time.monotonic()) > 0:
-                if state.stopping.wait(min(state.config.keepalive_interval_s, remaining)):
+                step = max(0.0, min(next_line - time.monotonic(), remaining, PEER_CHECK_S))
+                if state.stopping.wait(step):
                     break
-                if time.monotonic() < end:
+                if self._peer_closed():  # a client that left frees its slot now, not at the next blank line
+                    self._client_gone()
+                    return False
+                if next_line <= time.monotonic() < end:
                     self._chunk(b"\n")
                     state.count("keepalive_lines")
+                    next_line += interval
             if self._peer_closed():
                 self._client_gone()
                 return False

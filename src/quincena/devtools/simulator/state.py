@@ -72,9 +72,14 @@ class SimulatorState:
             return self.config
 
     def reset(self) -> None:
-        """Forget statistics, prefix cache, spend and any pending script (the configuration stays)."""
+        """Forget statistics, prefix cache, spend and any pending script (the configuration stays).
+
+        ``in_flight`` is a live gauge, not a statistic: a request still being answered releases its slot
+        later, so zeroing it here would leave the gauge negative (and ``wait_idle`` waiting for ever)."""
         with self._lock:
+            in_flight = self.in_flight
             self._reset_counters()
+            self.in_flight = self.max_in_flight = in_flight
             self.config = self.config.updated({"script": []})
 
     def topup(self, amount: Decimal) -> None:
