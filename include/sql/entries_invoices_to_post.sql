@@ -6,7 +6,7 @@ SELECT i.id, i.number, i.doc_type, i.issue_date, i.billing_reference, i.supplier
        s.person_type AS supplier_person_type, s.responsibilities AS supplier_responsibilities,
        s.city_code AS supplier_city, s.declarante AS supplier_declarante,
        (SELECT json_agg(json_build_object('account', c.account_code, 'amount', l.line_total::text,
-                                          'tax_amount', l.tax_amount::text)
+                                          'tax_amount', l.tax_amount::text, 'iva_base', l.iva_base::text)
                         ORDER BY l.line_no)
           FROM invoice_lines l JOIN classifications c ON c.invoice_line_id = l.id
          WHERE l.invoice_id = i.id) AS lines,

@@ -29,7 +29,7 @@ def inbox(clean_db: str, tmp_path: Path) -> Path:
     return root
 
 
-def _ingest_and_classify(inbox: Path, *docs: tuple[str, str]) -> None:
+def _ingest_and_classify(inbox: Path, *docs: tuple[str, str], accounts: dict[str, str] = ACCOUNTS) -> None:
     for name, xml in docs:
         (inbox / NIT / name).write_text(xml, encoding="utf-8")
     ingest.ingest_company(NIT, inbox)
@@ -37,7 +37,7 @@ def _ingest_and_classify(inbox: Path, *docs: tuple[str, str]) -> None:
         db.query_text(
             "INSERT INTO classifications (invoice_line_id, invoice_id, company_nit, account_code, confidence,"
             " source, cycle_id) VALUES (%s, %s, %s, %s, 0.99, 'accountant', '2026-11-Q1')",
-            (line["id"], line["invoice_id"], NIT, ACCOUNTS[line["description"]]),
+            (line["id"], line["invoice_id"], NIT, accounts[line["description"]]),
         )
     db.query_text("UPDATE invoices SET status = 'classified'")
 
@@ -147,3 +147,24 @@ def test_honorarios_to_a_natural_person_turn_11_percent_once_the_years_payments_
     # the same payments issued in another year do not count
     db.query_text("UPDATE invoices SET issue_date = '2025-12-31' WHERE number = %s", (d.INVOICE_NUMBER,))
     assert repost_second()["rate"] == Decimal("0.100000")
+
+
+def test_a_vigilancia_service_is_withheld_on_the_aiu_the_xml_charges_iva_on(inbox: Path) -> None:
+    """The fixture's first line taken as vigilancia (513505): its IVA is charged on all of 1,234,567.89, so
+    the AIU is the whole service: 2 % = 24,691.36 → 24,691. Without the line's IVA-taxable amount (a line
+    ingested before it was kept) the minimum 10 % is withheld and the invoice goes to review."""
+    companies.upsert([Company(NIT, int(d.COMPANY_DV), "Ferretería El Tornillo S.A.S.")])
+    vigilancia = {**ACCOUNTS, "Honorarios asesoría contable": "513505"}
+    _ingest_and_classify(inbox, ("fe.xml", d.invoice_xml()), accounts=vigilancia)
+    entries.post_company_entries(NIT)
+    line = _journal(d.INVOICE_NUMBER)["236525"]
+    assert (line["concept"], line["base"], line["credit"]) == ("aseo_vigilancia", Decimal("1234567.89"), 24691)
+
+    db.query_text("DELETE FROM journal_lines")
+    db.query_text("UPDATE invoice_lines SET iva_base = NULL")
+    db.query_text("UPDATE invoices SET status = 'classified', status_reason = NULL")
+    entries.post_company_entries(NIT)
+    line = _journal(d.INVOICE_NUMBER)["236525"]
+    assert (line["base"], line["credit"]) == (Decimal("123456.79"), 2469)  # 10 % of the service, 2 %
+    reason = db.query_text("SELECT status, status_reason FROM invoices")[0]
+    assert reason["status"] == "review" and "no discrimina el IVA sobre el AIU" in reason["status_reason"]

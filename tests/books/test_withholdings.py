@@ -108,6 +108,37 @@ def test_an_annual_threshold_without_its_rate_is_a_rules_error(tmp_path, monkeyp
         rules._rules_for.cache_clear()
 
 
+def _aiu_service(account: str, total: str, iva_base: str | None) -> Purchase:
+    line = PurchaseLine(account, D(total), iva_base=None if iva_base is None else D(iva_base))
+    return Purchase(DAY_2026, (line,))
+
+
+def test_aseo_y_vigilancia_2_percent_on_the_aiu_the_lines_iva_taxable_amount() -> None:
+    # 10,000,000 of vigilancia, IVA charged on an AIU of 1,200,000 → 2 % × 1,200,000 = 24,000
+    result = compute(_aiu_service("513505", "10000000", "1200000"), BUYER, PJ)
+    [w] = result.withholdings
+    assert (w.base, w.amount) == (D("1200000.00"), D("24000")) and "IVA-taxable 1200000.00" in w.why
+    assert result.review == []
+    # temporary staff, 1 % on an AIU of 2,500,000 of 20,000,000 = 25,000
+    [w] = compute(_aiu_service("513510", "20000000", "2500000"), BUYER, PJ).withholdings
+    assert (w.base, w.amount) == (D("2500000.00"), D("25000"))
+    # IVA on the whole service (no AIU scheme): the whole service is the base
+    [w] = compute(_aiu_service("513505", "10000000", "10000000"), BUYER, PJ).withholdings
+    assert w.amount == D("200000")
+
+
+def test_an_aiu_below_10_percent_or_unknown_is_raised_to_the_minimum_and_unknown_goes_to_review() -> None:
+    # AIU 500,000 < 10 % of 10,000,000 → base 1,000,000 → 20,000
+    result = compute(_aiu_service("513505", "10000000", "500000"), BUYER, PJ)
+    assert (result.withholdings[0].base, result.withholdings[0].amount) == (D("1000000.00"), D("20000"))
+    assert "below the minimum 10%" in result.withholdings[0].why and result.review == []
+    for unknown in ("0", None):  # no IVA on the service, or a line ingested before iva_base was kept
+        result = compute(_aiu_service("513505", "10000000", unknown), BUYER, PJ)
+        assert result.withholdings[0].amount == D("20000")
+        [check] = result.review
+        assert "no discrimina el IVA sobre el AIU" in check and "1000000.00" in check
+
+
 def test_servicios_exactly_at_the_base_is_withheld_and_rounded_to_the_peso() -> None:
     # base 104,748 = 2 UVT 2026 → 104,748 × 4 % = 4,189.92 → 4,190
     result = compute(_buy(("513595", "104748")), BUYER, PJ)

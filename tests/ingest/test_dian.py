@@ -49,10 +49,11 @@ def _assert_reference_invoice(doc: dian.DianDocument) -> None:
     first, second = doc.lines
     assert (first.line_no, first.description, first.item_code) == (1, "Honorarios asesoría contable", "SKU-1")
     assert (first.quantity, first.unit_code, first.unit_price) == (Decimal("1.00"), "94", Decimal("1234567.89"))
-    assert (first.line_total, first.tax_amount, first.tax_percent) == (
+    assert (first.line_total, first.tax_amount, first.tax_percent, first.iva_base) == (
         Decimal("1234567.89"),
         Decimal("234567.90"),
         Decimal("19.00"),
+        Decimal("1234567.89"),  # the IVA subtotal's TaxableAmount
     )
     assert (second.quantity, second.line_total, second.tax_amount) == (
         Decimal("10.00"),

@@ -61,7 +61,7 @@ def test_each_document_type_lands_with_exact_amounts(inbox: Path) -> None:
     assert invoices["debit_note"]["source_file"].endswith("z.ZIP!nd.xml")
 
     lines = db.query_text(
-        "SELECT line_no, description, quantity, unit_price, line_total, tax_amount, tax_percent"
+        "SELECT line_no, description, quantity, unit_price, line_total, tax_amount, tax_percent, iva_base"
         " FROM invoice_lines WHERE invoice_id = %s ORDER BY line_no",
         (inv["id"],),
     )
@@ -73,6 +73,7 @@ def test_each_document_type_lands_with_exact_amounts(inbox: Path) -> None:
         "line_total": Decimal("1234567.89"),
         "tax_amount": Decimal("234567.90"),
         "tax_percent": Decimal("19.0000"),
+        "iva_base": Decimal("1234567.89"),
     }
     taxes = db.query_text(
         "SELECT kind, seq, scheme_id, taxable_amount, amount FROM invoice_taxes WHERE invoice_id = %s ORDER BY 1, 2",

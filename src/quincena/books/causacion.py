@@ -36,6 +36,7 @@ def invoice_of(doc: DianDocument, accounts: dict[int, str], default: str = DEFAU
                 "account": accounts.get(line.line_no, default),
                 "amount": str(line.line_total),
                 "tax_amount": str(line.tax_amount),
+                "iva_base": str(line.iva_base),
             }
             for line in doc.lines
         ],

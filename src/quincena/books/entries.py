@@ -149,7 +149,12 @@ def purchase_of(invoice: dict[str, Any], earlier_in_year: Mapping[str, Decimal] 
     taxes = invoice["taxes"] or []
     iva = sum((Decimal(t["amount"]) for t in taxes if t["kind"] == "tax" and t["scheme_id"] == "01"), Decimal(0))
     lines = tuple(
-        PurchaseLine(ln["account"], Decimal(ln["amount"]), Decimal(ln.get("tax_amount") or 0))
+        PurchaseLine(
+            ln["account"],
+            Decimal(ln["amount"]),
+            Decimal(ln.get("tax_amount") or 0),
+            None if ln.get("iva_base") is None else Decimal(ln["iva_base"]),
+        )
         for ln in invoice["lines"] or []
     )
     return Purchase(_as_date(invoice["issue_date"]), lines, iva, dict(earlier_in_year or {}))
@@ -200,13 +205,15 @@ def propose(
     original: dict[str, Any] | None = None,
     earlier: Mapping[str, Decimal] | None = None,
 ) -> Proposal:
-    """The entry with the buyer's computed withholdings; a review reason when the XML disagrees.
+    """The entry with the buyer's computed withholdings; a review reason when the XML disagrees or the engine
+    asks for a check (an AIU it cannot find).
 
     ``original``: for a credit note, the credited invoice (number, line_extension_amount and its
     withholding lines); None when it is unknown. ``earlier``: the supplier's ReteFuente bases already in
     the books this year (earlier_in_year); None counts nothing.
     """
     notes: list[str] = []
+    checks: list[str] = []  # what the accountant must look at, besides the XML's own figures
     if invoice["doc_type"] == "credit_note" and original is not None:
         withholdings = reverse_withholdings(invoice, original)
     else:
@@ -215,11 +222,10 @@ def propose(
         except RulesError as exc:  # an invoice of a year with no rules file: no guess, a person decides
             lines = build_entry(invoice, [], buyer.iva_deductible)
             return Proposal(lines, [str(exc)], f"retenciones sin calcular: {exc}")
-        withholdings, notes = assessment.withholdings, list(assessment.notes)
+        withholdings, notes, checks = assessment.withholdings, list(assessment.notes), list(assessment.review)
         if invoice["doc_type"] == "credit_note":
             notes.append("credit note: the credited invoice is not on file; withholdings computed on the note itself")
     lines = build_entry(invoice, withholdings, buyer.iva_deductible)
-    review = None
     stated = stated_by_tax(invoice)
     if any(stated.values()):
         computed: dict[str, Decimal] = defaultdict(Decimal)
@@ -230,8 +236,8 @@ def propose(
             figures = "; ".join(
                 f"{t}: XML {stated.get(t, Decimal(0))}, calculada {computed.get(t, Decimal(0))}" for t in differs
             )
-            review = f"las retenciones del XML difieren de las calculadas (se usaron las calculadas): {figures}"
-    return Proposal(lines=lines, notes=notes, review_reason=review)
+            checks.append(f"las retenciones del XML difieren de las calculadas (se usaron las calculadas): {figures}")
+    return Proposal(lines=lines, notes=notes, review_reason="; ".join(checks) or None)
 
 
 def totals_problem(invoice: dict[str, Any], lines: list[EntryLine]) -> str | None:

@@ -93,6 +93,7 @@ class Line:
     line_total: Decimal
     tax_amount: Decimal
     tax_percent: Decimal | None
+    iva_base: Decimal = Decimal(0)  # the line's IVA-taxable amount (scheme 01): the AIU of an AIU service
 
 
 @dataclass(frozen=True)
@@ -439,6 +440,7 @@ def _line(el: Element, position: int, quantity_tag: str) -> Line:
         line_total=line_total,
         tax_amount=sum((t.amount for t in taxes), Decimal(0)),
         tax_percent=next((t.percent for t in taxes if t.percent is not None), None),
+        iva_base=sum((t.taxable_amount for t in taxes if t.scheme_id == "01"), Decimal(0)),
     )
 
 

@@ -89,6 +89,7 @@ def _line_rows(doc: DianDocument, invoice_id: int) -> list[dict[str, Any]]:
                 "line_total": line.line_total,
                 "tax_amount": line.tax_amount,
                 "tax_percent": line.tax_percent,
+                "iva_base": line.iva_base,
             }
         )
     return rows

@@ -75,6 +75,7 @@ class PurchaseLine:
     account: str  # the classified PUC sub-account
     base: Decimal  # taxable amount before IVA
     tax_hint: Decimal = _ZERO  # the line's own tax amount, used to share the document's IVA among concepts
+    iva_base: Decimal | None = None  # the line's IVA-taxable amount (an AIU service's AIU); None: unknown
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class Withholding:
 class Assessment:
     withholdings: list[Withholding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # why a withholding was NOT practised
+    review: list[str] = field(default_factory=list)  # what the accountant must check (Spanish)
 
     def total(self) -> Decimal:
         return sum((w.amount for w in self.withholdings), _ZERO)
@@ -132,7 +134,7 @@ def compute(
     for line in purchase.lines:
         bases[concepts.concept_of(line.account)] += line.base
     result = Assessment()
-    _retefuente(result, bases, purchase.earlier_in_year, buyer, supplier, rules, concepts)
+    _retefuente(result, purchase, bases, buyer, supplier, rules, concepts)
     _reteiva(result, bases, _iva_by_concept(purchase, concepts), buyer, supplier, rules)
     _reteica(result, bases, buyer, supplier, rules, concepts)
     return result
@@ -144,7 +146,7 @@ def is_declarante(supplier: SupplierProfile, concepts: ConceptMap) -> bool:
     return concepts.declarante_default[supplier.person_type or "unknown"]
 
 
-def _retefuente(result, bases, earlier, buyer, supplier, rules: TaxRules, concepts: ConceptMap) -> None:
+def _retefuente(result, purchase: Purchase, bases, buyer, supplier, rules: TaxRules, concepts: ConceptMap) -> None:
     if not buyer.withholding_agent:
         result.notes.append("ReteFuente: the buyer is not a withholding agent")
         return
@@ -175,7 +177,7 @@ def _retefuente(result, bases, earlier, buyer, supplier, rules: TaxRules, concep
             key = "declarante" if declarante else "no_declarante"
         who = f"{supplier.person_type or 'unknown person type'}, {key.replace('_', ' ')}"
         if key != "juridica" and rule.annual_uvt is not None:
-            in_year = earlier.get(concept, _ZERO) + base
+            in_year = purchase.earlier_in_year.get(concept, _ZERO) + base
             annual = rules.threshold(rule.annual_uvt)
             above = in_year > annual
             key = "above_annual" if above else key
@@ -184,19 +186,43 @@ def _retefuente(result, bases, earlier, buyer, supplier, rules: TaxRules, concep
                 f"{'>' if above else '≤'} {rule.annual_uvt} UVT ({annual})"
             )
         rate = rule.rates[key]
+        withheld, on_what = base, ""
+        if rule.aiu_min_share is not None:
+            withheld, on_what = _aiu_base(result, purchase, concept, base, rule.aiu_min_share, concepts)
         result.withholdings.append(
             Withholding.on(
                 tax="retefuente",
                 concept=concept,
                 account=rule.account,
-                base=base,
+                base=withheld,
                 rate=rate,
                 why=(
                     f"ReteFuente {concepts.label(concept)}: base {_cents(base)} ≥ {rule.base_uvt} UVT "
-                    f"({threshold}); supplier {who}: {rate * 100}%"
+                    f"({threshold}){on_what}; supplier {who}: {rate * 100}%"
                 ),
             )
         )
+
+
+def _aiu_base(
+    result: Assessment, purchase: Purchase, concept: str, total: Decimal, min_share: Decimal, concepts: ConceptMap
+) -> tuple[Decimal, str]:
+    """What an AIU service's ReteFuente is computed on, and how it was found: its lines' IVA-taxable amount
+    (IVA on these services is charged on the AIU only), at least ``min_share`` of the service. Lines
+    without IVA leave the AIU unknown: the minimum, and the accountant checks it."""
+    lines = [ln for ln in purchase.lines if concepts.concept_of(ln.account) == concept]
+    floor = _cents(total * min_share)
+    share = f"{min_share * 100:.0f}%"
+    taxed = sum((ln.iva_base or _ZERO for ln in lines), _ZERO)
+    if taxed <= 0 or any(ln.iva_base is None for ln in lines):
+        result.review.append(
+            f"{concepts.label(concept)}: la factura no discrimina el IVA sobre el AIU; retención en la fuente "
+            f"calculada sobre el mínimo del {share} del servicio ({floor}): verifique la base AIU"
+        )
+        return floor, f", on the AIU: unknown (no IVA-taxable amount), the minimum {share} = {floor}"
+    if taxed < floor:
+        return floor, f", on the AIU: IVA-taxable {_cents(taxed)} below the minimum {share} = {floor}"
+    return taxed, f", on the AIU: the IVA-taxable {_cents(taxed)}"
 
 
 def _iva_by_concept(purchase: Purchase, concepts: ConceptMap) -> dict[str, Decimal]:

@@ -32,6 +32,9 @@ class ReteFuenteRule:
     # A natural person paid more than this many UVT in the year by the buyer (this payment included) is
     # withheld at rates["above_annual"] (honorarios: 11 % above 3,300 UVT); None: no such rule.
     annual_uvt: Decimal | None = None
+    # The base is the AIU (the line's IVA-taxable amount), at least this share of the service (aseo,
+    # vigilancia, temporary staff: 0.10, Estatuto Tributario art. 462-1); None: the whole line.
+    aiu_min_share: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class TaxRules:
                             if r.annual_uvt is not None
                             else {}
                         ),
+                        **({"aiu_min_share": str(r.aiu_min_share)} if r.aiu_min_share is not None else {}),
                         "account": r.account,
                         "source": r.source,
                     }
@@ -232,7 +236,17 @@ def _retefuente_rule(concept: str, version: dict[str, Any], name: str) -> ReteFu
         account=str(version["account"]),
         source=_source(version, name, concept),
         annual_uvt=None if annual is None else _dec(annual, name, concept),
+        aiu_min_share=_share(version.get("aiu_min_share"), name, concept),
     )
+
+
+def _share(value: Any, name: str, concept: str) -> Decimal | None:
+    if value is None:
+        return None
+    share = _dec(value, name, concept)
+    if share > 1:
+        raise RulesError(f"{name}: retefuente.{concept} aiu_min_share {value!r} must be a fraction (0.10 = 10 %)")
+    return share
 
 
 def _in_force(versions: list[dict[str, Any]], on: date, where: str) -> dict[str, Any] | None:
