@@ -124,8 +124,7 @@ def _assert_invariants(
     # One completed ledger row per answered request, key by key, plus in_flight rows only for attempts a
     # killed worker never recorded; no attempt recorded twice.
     assert _count("SELECT count(*) - count(DISTINCT attempt_id) AS n FROM api_calls") == 0
-    _wait_for(lambda: simulator.stats()["in_flight"] == 0, 30, "the simulator to finish its requests")
-    stats = simulator.stats()
+    stats = simulator.settled_stats(timeout=30)  # once the simulator has finished (and counted) its requests
     # A timed-out attempt was abandoned, not answered. Only a killed worker leaves in_flight rows.
     assert assert_ledger_matches_answers(stats["requests_per_key"], ("timeout",)) <= killed_workers
     # Costs: the companies add up to the cycle total, which is the ledger's total.
