@@ -1,7 +1,8 @@
-"""quincena_cycle: every quincena, ingest, classify and cost each company's DIAN invoices.
+"""quincena_cycle: every quincena, ingest, classify, book and cost each company's DIAN invoices.
 
-Each company's group ends with the accountant's approval (a human-in-the-loop request, see
-quincena.pipeline.approval) and apply_approval, which records it.
+The machine's work only: a run never waits for a person. When its classification ends it writes the cost
+report and starts one quincena_books run per company-cycle whose books need the accountant's decision
+(approval and export happen there, for as long as the accountant takes).
 
 Runs are quincenas: data intervals [1st, 16th) and [16th, 1st of next month), Bogotá time,
 starting when the interval closes. Only wiring here; the logic lives in quincena.pipeline.cycle.
@@ -12,16 +13,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
 
 from quincena.core import config
-from quincena.pipeline.approval import CompanyApprovalOperator
 
 # The grid names each mapped company task "NIT name" instead of 0..N (set by each step from its target).
 COMPANY_LABEL = "{{ company_label }}"
-# ... and each classify_lane instance "carril 3/16".
+# ... and each classify_lane instance "carril 3/16", each approval request "2026-11-Q1 NIT".
 LANE_LABEL = "{{ lane_label }}"
+REQUEST_LABEL = "{{ task.conf['cycle'] }} {{ task.conf['company_nit'] }}"
 # Runs start at 05:00 Bogotá (10:00 UTC), when DeepSeek's morning peak window ends: 15 off-peak hours ahead.
 SCHEDULE = f"0 {config.CYCLE_START_HOUR} 1,16 * *"
 
@@ -32,6 +34,9 @@ SCHEDULE = f"0 {config.CYCLE_START_HOUR} 1,16 * *"
     start_date=pendulum.datetime(2026, 1, 1, tz=config.TIMEZONE),
     catchup=False,
     max_active_runs=1,
+    # A run is machine work (hours); one still running at the next cut-off would keep Airflow from creating
+    # that quincena's run (catchup=False): fail it first, so the schedule goes on.
+    dagrun_timeout=timedelta(days=config.CYCLE_RUN_TIMEOUT_DAYS),
     tags=["quincena", "deepseek"],
     doc_md=__doc__,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
@@ -111,36 +116,13 @@ def quincena_cycle():
 
             return cycle.summarize(target)
 
-        @task(map_index_template=COMPANY_LABEL)
-        def apply_approval(target: dict, answer: dict | None) -> dict:
-            from airflow.sdk.exceptions import AirflowSkipException
-
-            from quincena.pipeline import approval
-
-            result = approval.record(target, answer, get_current_context()["run_id"])
-            if result["decision"] != "approved":  # what follows (posting, export) is for approved companies only
-                raise AirflowSkipException(f"company {target['company_nit']}: {result['decision'] or 'no decision'}")
-            return result
-
-        @task(map_index_template=COMPANY_LABEL)
-        def export(target: dict, approved: dict) -> dict:
-            from quincena.pipeline import export as step
-
-            return step.export_company(target)
-
         planned = plan_batches(target, ingest(target))
         stored = store_entries(target, planned)
-        books.append(stored)
-        # One retry: on Airflow 3.3.2's LocalExecutor an answer given while the worker that parked the task is
-        # still being reaped can fail the task; the retry asks the accountant again instead of failing the company.
-        approval_step = CompanyApprovalOperator(
-            task_id="approval", map_index_template=COMPANY_LABEL, retries=1, retry_delay=timedelta(seconds=10)
-        )
-        summarize(target, stored) >> approval_step
-        export(target, apply_approval(target, approval_step.output))
+        entry_steps.append(stored)
+        summarize(target, stored)
         return planned  # the company's batches, gathered by `schedule`
 
-    books: list = []  # company.store_entries, to hang it after classify_lane below
+    entry_steps: list = []  # company.store_entries, to hang it after classify_lane below
 
     @task
     def schedule(cycle_plan: dict, company_targets: list[dict], planned: list[list[dict]]) -> list[dict]:
@@ -190,21 +172,39 @@ def quincena_cycle():
             raise AirflowFailException("the plan task failed (see its log): there is no cycle to aggregate")
         return cycle.aggregate(cycle_plan)
 
-    @task
-    def check_complete(summary: dict) -> None:
+    @task(trigger_rule="all_done")
+    def request_approvals(cycle_plan: dict | None, summary: dict | None) -> list[dict]:
+        """The books runs to start: each complete company's, unless its approved books did not change."""
         from quincena.pipeline import cycle
 
-        cycle.check_complete(summary)
+        if cycle_plan is None:
+            return []
+        return cycle.approval_requests(cycle_plan, get_current_context()["run_id"])
+
+    @task(trigger_rule="all_done")
+    def check_complete(cycle_plan: dict | None) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from quincena.pipeline import cycle
+
+        if cycle_plan is None:
+            raise AirflowFailException("the plan task failed (see its log)")
+        cycle.check_complete(cycle_plan)
 
     cycle_plan = plan()
     company_targets = targets(cycle_plan)
     planned = company.expand(target=company_targets)
     lanes = schedule(cycle_plan, company_targets, planned)
     classified = classify_lane.expand(lane=lanes)
-    lanes >> wait_offpeak >> classified >> books[0]
+    lanes >> wait_offpeak >> classified >> entry_steps[0]
     summary = aggregate_costs(cycle_plan)
     planned.operator.task_group >> summary
-    check_complete(summary)
+    # One quincena_books run per company-cycle to approve; an existing run (the same books) is not asked again.
+    ask = TriggerDagRunOperator.partial(
+        task_id="ask_accountants", trigger_dag_id="quincena_books", logical_date=None,
+        skip_when_already_exists=True, wait_for_completion=False, map_index_template=REQUEST_LABEL,
+    ).expand_kwargs(request_approvals(cycle_plan, summary))  # fmt: skip
+    ask >> check_complete(cycle_plan)
 
 
 quincena_cycle()

@@ -44,3 +44,13 @@ def assert_ledger_matches_answers(delivered: dict[str, int], not_answered: tuple
         completed, in_flight = ledger.get(key, (0, 0))
         assert completed <= delivered.get(key, 0) <= completed + in_flight, (key, completed, in_flight, delivered)
     return sum(in_flight for _, in_flight in ledger.values())
+
+
+def decide(nit: str, cycle_id: str, decision: str = "approved", by: str = "ana", comment: str | None = None):
+    """The accountant answers an approval request for the company-cycle's current books (as a books run would)."""
+    from quincena.books import approvals
+
+    asked = approvals.ask_reason(nit, cycle_id)
+    request, reason = asked if asked else (f"books__{cycle_id}__{nit}__again", "otra vez")
+    approvals.open_request(request, nit, cycle_id, reason, "test")
+    return approvals.record(request, approvals.Answer(decision, by, comment), "test-run")

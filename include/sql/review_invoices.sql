@@ -1,6 +1,6 @@
 -- Invoices of a company and cycle (optionally one status or one invoice), with their lines, each line's
 -- current classification (the model's proposal or the accountant's choice) and the audit trail.
-SELECT i.id, i.company_nit, i.cycle_id, i.number, i.doc_type, i.issue_date, i.supplier_nit, i.supplier_name,
+SELECT i.id, i.company_nit, i.cycle_id, coalesce(i.issue_cycle_id, i.cycle_id) AS issue_cycle_id, i.number, i.doc_type, i.issue_date, i.supplier_nit, i.supplier_name,
        i.currency, i.line_extension_amount, i.tax_inclusive_amount, i.payable_amount, i.status, i.status_reason,
        (SELECT json_agg(json_build_object(
                  'line_id', l.id, 'line_no', l.line_no, 'description', l.description,

@@ -14,6 +14,7 @@ from quincena.core import companies, db
 from quincena.core.companies import Company
 from quincena.ingest import inbox as ingest
 from tests.fixtures import dian_docs as d
+from tests.helpers import decide
 
 NIT = d.COMPANY_NIT
 CYCLE = "2026-11-Q1"
@@ -21,12 +22,8 @@ ACCOUNTS = {"Honorarios asesoría contable": "511025", "Resma papel carta 75 g":
 
 
 def approve(nit: str = NIT, cycle: str = CYCLE, decision: str = "approved") -> None:
-    """What the approval step (another issue) records; inserted directly here."""
-    db.query_text(
-        "INSERT INTO company_approvals (cycle_id, company_nit, decision, decided_by) VALUES (%s, %s, %s, 'ana')"
-        " ON CONFLICT (cycle_id, company_nit) DO UPDATE SET decision = EXCLUDED.decision",
-        (cycle, nit, decision),
-    )
+    """The accountant's answer to an approval request of the company-cycle's current books."""
+    assert decide(nit, cycle, decision).status == "applied"
 
 
 def post_case(work: Path) -> None:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from quincena.core import db
 from quincena.review import worklist
+from tests.helpers import decide
 from tests.review.conftest import CYCLE_1
 
 
@@ -106,16 +107,30 @@ def test_the_accountant_corrects_and_approves_through_the_pages(browser, first_c
                           (invoice["id"],))  # fmt: skip
     assert audit[0] == {"action": "filled", "changed_by": "ana"} and audit[-1]["action"] == "approved_invoice"
 
-    from quincena.pipeline import approval
-
-    approval.record({"company_nit": nit, "cycle_id": CYCLE_1},
-                    {"chosen_options": ["Rechazar"], "params_input": {"comentario": "faltan <soportes>"},
-                     "responded_by_user": {"id": "2", "name": "luis & ana"}}, "run-1")  # fmt: skip
+    decide(nit, CYCLE_1, "rejected", "luis & ana", "faltan <soportes>")
     overview = browser.get(f"/review/ciclo/{CYCLE_1}").text
-    assert "rechazada por luis &amp; ana: «faltan &lt;soportes&gt;»" in overview  # escaped once, shown as typed
+    assert "rechazada por luis &amp; ana el " in overview and ": faltan &lt;soportes&gt;" in overview  # escaped once
 
     shown = browser.get(url)
     assert "Historial de cambios" in shown.text and "ana asignó" in shown.text and "Reclasificar" in shown.text
+
+    # Approved books: the page warns, a change needs the explicit "reopen", and then reopens the approval.
+    assert decide(nit, CYCLE_1, "approved", "luis").status == "applied"
+    page = browser.get(f"/review/ciclo/{CYCLE_1}/empresa/{nit}").text
+    assert "Aprobada el " in page and "por luis" in page and "Un cambio reabre la aprobación" in page
+    other_account = "513595" if fields[f"cuenta_{line['line_id']}"] != "513595" else "513520"
+    change = {**fields, "accion": "reclasificar", f"cuenta_{line['line_id']}": other_account}
+    refused = browser.post(url, data=change, follow_redirects=True)
+    assert "marque «Confirmo reabrir»" in refused.text and "Confirmo reabrir" in browser.get(url).text
+    assert db.query_text("SELECT decision FROM company_approvals WHERE company_nit = %s", (nit,)) == [
+        {"decision": "approved"}
+    ]  # nothing changed
+    done = browser.post(url, data={**change, "confirmar_reapertura": "1"}, follow_redirects=True)
+    assert "reclasificada" in done.text and "Reabierta el " in done.text
+    reopened = db.query_text("SELECT decision, decided_by, comment FROM company_approvals WHERE company_nit = %s",
+                             (nit,))[0]  # fmt: skip
+    assert reopened["decision"] == "reopened" and reopened["decided_by"] == "ana"
+    assert "reclasificó" in reopened["comment"] and invoice["number"] in reopened["comment"]
     # Another company's invoice through this company's URL: refused.
     other = browser.post(
         f"/review/ciclo/{CYCLE_1}/empresa/900000001/factura/{invoice['id']}", data=fields, follow_redirects=False

@@ -19,6 +19,8 @@ TZ = ZoneInfo(TIMEZONE)
 # Scheduled cycles start at this hour (Bogotá) on the 1st and 16th: 05:00 = 10:00 UTC, when DeepSeek's
 # morning peak billing window ends (see deepseek.offpeak); the data intervals run 05:00 to 05:00.
 CYCLE_START_HOUR = 5
+# A cycle run is machine work; one still running this long (less than a quincena) is failed by Airflow.
+CYCLE_RUN_TIMEOUT_DAYS = 12
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -140,8 +142,20 @@ def reconcile_tolerance_text() -> str:
     return setting("QUINCENA_RECONCILE_TOLERANCE", "0.01") or "0.01"
 
 
-# -- the accountant's approval of each company's quincena (issue 12) ------------------------------
+# -- the accountant's approval of each company's quincena ----------------------------------------
 APPROVAL_OUTCOMES = ("approve", "reject")
+# quincena_books runs open at once: one per company-cycle waiting for its accountant, none holding a worker
+# or a pool slot while it waits (100 companies x a few quincenas in arrears).
+BOOKS_MAX_ACTIVE_RUNS = 1000
+
+
+def approval_waiting_days(env: Mapping[str, str] | None = None) -> float:
+    """QUINCENA_APPROVAL_WAITING_DAYS: the weekly report lists (and alerts on) approvals waiting longer (default 3)."""
+    value = setting("QUINCENA_APPROVAL_WAITING_DAYS", "3", env=env) or "3"
+    days = float(value)
+    if days <= 0:
+        raise ValueError(f"QUINCENA_APPROVAL_WAITING_DAYS must be positive, got {value!r}")
+    return days
 
 
 def approval_timeout_hours(env: Mapping[str, str] | None = None) -> float | None:

@@ -20,6 +20,14 @@ def cycle_id_for(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}-Q{half}"
 
 
+def books_cycle(issue_day: date, run_cycle: str | None) -> str:
+    """The quincena whose approval and export carry a document: its own, or the quincena of the run that
+    ingests it when that is later (a document that reached the inbox after its own quincena's run is booked
+    in the current one, with its own issue date, never in a quincena already handed to the accountant)."""
+    own = cycle_id_for(issue_day)
+    return max(own, run_cycle) if run_cycle else own  # "YYYY-MM-Qn" sorts in time order
+
+
 def _first_of_next_month(day: date) -> date:
     return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
 

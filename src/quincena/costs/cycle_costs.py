@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from quincena.books import approvals
 from quincena.core import config, db
 from quincena.core import html as report_html
 from quincena.core.numbers import decimal_text, plain
@@ -45,6 +46,10 @@ class CycleCosts:
     agreement: dict[str, Any] | None = None  # quality.agreement figures (accountants vs the model)
     worklist: list[dict[str, Any]] = field(default_factory=list)  # invoices still in review, with reasons
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # quarantined inbox files, with reasons
+    approvals: list[dict[str, Any]] = field(default_factory=list)  # each company's approval state (books.approvals)
+
+    def failed_approvals(self) -> list[str]:
+        return [a["company_nit"] for a in self.approvals if a.get("outcome") == "failed" and not a.get("decision")]
 
     def incomplete(self) -> list[str]:
         """Companies with invoices still pending (a failed or halted group leaves them so)."""
@@ -67,6 +72,7 @@ class CycleCosts:
             "cache_hit_ratio": self.total["cache_hit_ratio"],
             "memory_share_of_lines": self.total["memory_share_of_lines"],
             "incomplete_companies": self.incomplete(),
+            "failed_approvals": self.failed_approvals(),
             "dry_run": self.dry_run,
             "csv": str(self.csv_path) if self.csv_path else None,
             "html": str(self.html_path) if self.html_path else None,
@@ -110,7 +116,7 @@ def compute(cycle_id: str, companies: list[str]) -> CycleCosts:
     quarantined = db.query("review_quarantined_companies", {"companies": companies, "cycle_id": cycle_id})
     return CycleCosts(
         cycle_id, rows, keys, total, exports=exports, agreement=agreement.cycle_figures(cycle_id),
-        worklist=worklist, quarantined=quarantined,
+        worklist=worklist, quarantined=quarantined, approvals=approvals.cycle_states(cycle_id, companies),
     )  # fmt: skip
 
 
@@ -172,6 +178,9 @@ def render_html(costs: CycleCosts) -> str:
             "<p class='banner'>SIMULACRO (dry run): se ingirió y planeó sin llamar a DeepSeek; "
             "las facturas pendientes lo están a propósito.</p>" + status
         )
+    failed = costs.failed_approvals()
+    if failed:
+        status += f"<p class='alert'>Falló el paso de aprobación de: {report_html.esc(', '.join(failed))}</p>"
     if t["in_flight_calls"]:
         status += (
             f"<p class='alert'>{t['in_flight_calls']} llamada(s) de costo desconocido: un worker se detuvo antes de "
@@ -213,6 +222,7 @@ def render_html(costs: CycleCosts) -> str:
             ("Costo por empresa", company_chart + report_html.table(costs.companies, company_cols)),
             ("Costo por clave de API", key_chart + report_html.table(costs.keys, key_cols)),
             ("Caché del prompt", cache_chart),
+            ("Aprobación de cada empresa", _approvals_table(costs.approvals)),
             (f"Facturas por revisar ({len(costs.worklist)})", _worklist_table(costs.worklist)),
             (f"Archivos en cuarentena ({len(costs.quarantined)})", _quarantine_table(costs.quarantined)),
             ("Exportaciones (archivos para los programas contables)", _exports_html(costs.exports)),
@@ -229,6 +239,12 @@ def _exports_html(exports: list[dict[str, Any]]) -> str:
     if not exports:
         return "<p>Ninguna empresa de esta quincena ha sido aprobada y exportada todavía.</p>"
     return report_html.table(exports, list(EXPORT_COLUMNS))
+
+
+def _approvals_table(rows: list[dict[str, Any]]) -> str:
+    shown = [{"Empresa": f"{r['company_nit']} {r['company_name']}", "Estado": approvals.state_text(r),
+              "Motivo de la solicitud": r.get("reason") or ""} for r in rows]  # fmt: skip
+    return report_html.table(shown) if shown else "<p>Ninguna empresa en esta quincena.</p>"
 
 
 def _worklist_table(rows: list[dict[str, Any]]) -> str:

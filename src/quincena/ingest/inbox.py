@@ -53,10 +53,11 @@ class IngestReport:
     invoices_added: int = 0
     in_review: int = 0  # of invoices_added, those a sanity check sent to review (not to DeepSeek)
     lines_added: int = 0
-    invoices_in_cycle: int = 0  # of invoices_added, those whose issue date falls in cycle_id
+    invoices_in_cycle: int = 0  # of invoices_added, those booked in cycle_id
+    invoices_from_earlier_periods: int = 0  # of those, issued in an earlier quincena (arrived late)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     quarantined_files: list[dict[str, str]] = field(default_factory=list)
-    cycles: dict[str, int] = field(default_factory=dict)  # invoices added per cycle of issue date
+    cycles: dict[str, int] = field(default_factory=dict)  # invoices added per quincena of their books
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (Airflow XCom)."""
@@ -74,6 +75,7 @@ class IngestReport:
             "in_review": self.in_review,
             "lines_added": self.lines_added,
             "invoices_in_cycle": self.invoices_in_cycle,
+            "invoices_from_earlier_periods": self.invoices_from_earlier_periods,
             "quarantine_reasons": dict(sorted(self.quarantine_reasons.items())),
             "quarantined_files": [dict(f) for f in self.quarantined_files],
             "cycles": dict(sorted(self.cycles.items())),
@@ -108,8 +110,9 @@ def company_inbox(company_nit: str, inbox_root: Path | None = None) -> Path:
 def ingest_company(company_nit: str, inbox_root: Path | None = None, cycle_id: str | None = None) -> IngestReport:
     """Ingest every new file in the company's inbox.
 
-    ``cycle_id`` only shapes the report (``invoices_in_cycle``): each document always lands in the
-    cycle of its own issue date, so a late invoice is never lost or mislabelled.
+    ``cycle_id`` is the quincena of the run: a document issued in an earlier quincena is booked in it
+    (periods.books_cycle) and counted as arrived late, so it is classified, approved and exported with
+    this quincena instead of silently joining one already handed to the accountant.
     """
     nit = _company_digits(company_nit)
     root = Path(inbox_root or config.inbox_dir())
@@ -321,6 +324,7 @@ def _store(file: _File, nit: str, parsed: list[tuple[XmlPayload, DianDocument]],
     for cycle_id, n in stored.cycles.items():
         report.cycles[cycle_id] = report.cycles.get(cycle_id, 0) + n
     report.invoices_in_cycle += stored.cycles.get(report.cycle_id or "", 0)
+    report.invoices_from_earlier_periods += stored.earlier
     return ("ingested", None, None) if stored.added else ("duplicate", "duplicate", None)
 
 
@@ -330,6 +334,7 @@ class _Stored:
     lines: int = 0
     in_review: int = 0
     cycles: Counter = field(default_factory=Counter)
+    earlier: int = 0  # issued in a quincena before the run's
     conflicts: list[str] = field(default_factory=list)  # "number (stored from path)" per conflicting CUFE
 
 
@@ -344,7 +349,7 @@ def _store_in(cur, file: _File, nit: str, parsed) -> _Stored | None:
     for payload, doc in parsed:
         reasons = checks.review_reasons(doc, today, config.max_lines_per_invoice())
         content = records.content_hash(doc)
-        invoice_id = records.insert_invoice(cur, doc, nit, file_id, payload.name, content, reasons)
+        invoice_id = records.insert_invoice(cur, doc, nit, file_id, payload.name, content, reasons, file.cycle_id)
         if invoice_id is None:
             conflict = _conflict(cur, doc, nit, content, file.relative)
             if conflict:
@@ -353,7 +358,8 @@ def _store_in(cur, file: _File, nit: str, parsed) -> _Stored | None:
         stored.added += 1
         stored.in_review += bool(reasons)
         stored.lines += len(doc.lines)
-        stored.cycles[periods.cycle_id_for(doc.issue_date)] += 1
+        stored.cycles[periods.books_cycle(doc.issue_date, file.cycle_id)] += 1
+        stored.earlier += bool(file.cycle_id) and periods.cycle_id_for(doc.issue_date) < file.cycle_id
         records.insert_details(cur, doc, invoice_id)
     if not stored.added:
         _set_duplicate_outcome(cur, file_id, parsed, stored.conflicts)

@@ -20,8 +20,17 @@ def content_hash(doc: DianDocument) -> str:
 
 
 def insert_invoice(
-    cur, doc: DianDocument, nit: str, file_id: int, source: str, content: str, reasons: list[str]
+    cur,
+    doc: DianDocument,
+    nit: str,
+    file_id: int,
+    source: str,
+    content: str,
+    reasons: list[str],
+    run_cycle: str | None = None,
 ) -> int | None:
+    """Insert the document (None when its CUFE is already stored); ``run_cycle``: the quincena of the run
+    that ingests it, which decides the quincena its books fall in (periods.books_cycle)."""
     t = doc.totals
     cur.execute(
         db.load_sql("ingest_invoice_insert"),
@@ -47,7 +56,8 @@ def insert_invoice(
             "prepaid_amount": t.prepaid,
             "payable_amount": t.payable,
             "billing_reference": doc.billing_reference,
-            "cycle_id": periods.cycle_id_for(doc.issue_date),
+            "cycle_id": periods.books_cycle(doc.issue_date, run_cycle),
+            "issue_cycle_id": periods.cycle_id_for(doc.issue_date),
             "source_file_id": file_id,
             "source_file": source,
             "content_sha256": content,

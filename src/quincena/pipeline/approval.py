@@ -1,9 +1,10 @@
-"""The approval step at the end of each company's group: an Airflow human-in-the-loop request.
+"""The accountant's approval of one company-cycle: an Airflow human-in-the-loop request in a quincena_books run.
 
-The accountant sees the company's figures and a link to its review page, and answers "Aprobar" or
-"Rechazar" (with a comment) in Airflow's "Required Actions" or through the REST API. While it waits the
-task holds no worker and no pool slot (state ``awaiting_input``). ``apply_approval`` then records the
-answer in ``company_approvals``; what follows (posting, export) runs only for approved companies.
+The request shows the company's figures, why it is asked (first time, books changed, reopened) and a link to
+its review page; the accountant answers "Aprobar" or "Rechazar" (with a comment) in Airflow's "Required
+Actions" or through the REST API. While it waits the task holds no worker and no pool slot (state
+``awaiting_input``), and since it lives in its own run it never holds up the next quincena. The answer is
+recorded by quincena.books.approvals (first answer wins).
 """
 
 from __future__ import annotations
@@ -15,24 +16,28 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Param
 
-from quincena.core import config, db
+from quincena.books.approvals import Answer
+from quincena.core import config
 
 log = logging.getLogger(__name__)
 
 APPROVE, REJECT = "Aprobar", "Rechazar"
 OPTIONS = [APPROVE, REJECT]
 COMMENT = "comentario"
-SUMMARY_TASK = "company.summarize"
+SUMMARY_TASK = "prepare"
 
 
 def request_text(summary: dict[str, Any], company_name: str = "", base_url: str | None = None) -> tuple[str, str]:
     """The request's subject and Markdown body (Spanish: the accountant reads it)."""
     nit, cycle_id = summary["company_nit"], summary["cycle_id"]
     link = f"{base_url or config.review_base_url()}/ciclo/{cycle_id}/empresa/{nit}"
-    subject = f"Aprobar la quincena {cycle_id} de {nit} {company_name}".strip()
+    subject = f"Aprobar {cycle_id} · {nit} {company_name}".strip()
+    earlier = summary.get("from_earlier_periods", 0)
     body = "\n".join(
         [
             f"**{company_name or nit}** (NIT {nit}), quincena **{cycle_id}**",
+            "",
+            summary.get("reason") or "",
             "",
             "| | |",
             "|---|---:|",
@@ -40,12 +45,14 @@ def request_text(summary: dict[str, Any], company_name: str = "", base_url: str 
             f"| Clasificadas | {summary.get('classified', 0)} |",
             f"| En revisión | {summary.get('review', 0)} |",
             f"| Pendientes | {summary.get('pending', 0)} |",
+            f"| Documentos de un periodo anterior (llegaron tarde) | {earlier} |",
             f"| Archivos en cuarentena | {summary.get('quarantined_files', 0)} |",
             f"| Costo DeepSeek (USD) | {summary.get('cost_usd', 0)} |",
             "",
             f"[Abrir la revisión de esta empresa]({link})",
             "",
-            "Aprobar: se contabiliza y se exporta. Rechazar: la empresa queda abierta con su comentario.",
+            "Aprobar: se exporta a los programas contables (las facturas en revisión quedan fuera y se exportan "
+            "al aprobarlas de nuevo). Rechazar: la empresa queda abierta con su comentario.",
         ]
     )
     return subject, body
@@ -84,11 +91,8 @@ class CompanyApprovalOperator(HITLOperator):
 
     @staticmethod
     def _summary(context: Any) -> dict[str, Any]:
-        """The company's figures (its summarize task), and the grid's label set from them."""
-        ti = context["ti"]
-        summary = ti.xcom_pull(task_ids=SUMMARY_TASK, map_indexes=ti.map_index)
-        context["company_label"] = f"{summary['company_nit']} {summary.get('company_name', '')}".strip()
-        return summary
+        """The company's figures (the run's prepare task)."""
+        return context["ti"].xcom_pull(task_ids=SUMMARY_TASK)
 
     def execute(self, context: Any) -> Any:
         summary = self._summary(context)
@@ -101,40 +105,13 @@ class CompanyApprovalOperator(HITLOperator):
         self.subject, self.body = request_text(summary, name)
         return super().execute(context)
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        self._summary(context)  # the resumed task renders its label again
-        return super().execute_complete(context, event)
 
-
-def decision_of(answer: dict[str, Any] | None) -> tuple[str, str, str | None] | None:
-    """(decision, decided_by, comment) of a HITL answer; None when there is none (the step was skipped)."""
+def decision_of(answer: dict[str, Any] | None) -> Answer | None:
+    """The decision in a HITL answer; None when there is none (the step was skipped or marked done by hand)."""
     if not answer or not answer.get("chosen_options"):
         return None
     decision = "approved" if answer["chosen_options"][0] == APPROVE else "rejected"
     user = answer.get("responded_by_user") or {}
     decided_by = str(user.get("name") or user.get("id") or "timeout")  # no user: the timeout's default
     comment = ((answer.get("params_input") or {}).get(COMMENT) or "").strip() or None
-    return decision, decided_by, comment
-
-
-def record(target: dict[str, Any], answer: dict[str, Any] | None, run_id: str | None) -> dict[str, Any]:
-    """Store the approval step's answer for the company and cycle; returns it as a plain dict."""
-    from quincena.pipeline.cycle import label_company_task
-
-    label_company_task(target)
-    decided = decision_of(answer)
-    result = {"company_nit": target["company_nit"], "cycle_id": target["cycle_id"], "decision": None}
-    if decided is None:  # no answer (a step marked done by hand): keep what was already decided, if anything
-        earlier = db.query("approval_get", result)
-        if earlier:
-            log.info(
-                "company %s: no new answer; keeping the recorded %s", target["company_nit"], earlier[0]["decision"]
-            )
-            return {**result, **earlier[0]}
-        log.warning("company %s: the approval step gave no answer; nothing recorded", target["company_nit"])
-        return result
-    decision, decided_by, comment = decided
-    row = {**result, "decision": decision, "decided_by": decided_by, "comment": comment, "run_id": run_id}
-    db.execute("approval_record", row)
-    log.info("company %s cycle %s %s by %s", target["company_nit"], target["cycle_id"], decision, decided_by)
-    return {**result, "decision": decision, "decided_by": decided_by, "comment": comment}
+    return Answer(decision, decided_by, comment)

@@ -192,7 +192,7 @@ def schedule_lanes(
     if not targets:
         return []
     cycle_id = targets[0]["cycle_id"]
-    ordered = queue.fair_order(planned)
+    ordered = queue.fair_order(batches_by_company(targets, planned))
     queue.fill(cycle_id, ordered, now or datetime.now(UTC))
     count = min(lanes or config.deepseek_pool_slots(), len(ordered))
     log.info("cycle %s: %d batch(es) of %d compan(ies) queued for %d lane(s)", cycle_id, len(ordered),
@@ -204,6 +204,16 @@ def schedule_lanes(
         "offpeak_policy": policy,
     }
     return [{**common, "lane": n, "lanes": count, "label": f"carril {n}/{count}"} for n in range(1, count + 1)]
+
+
+def batches_by_company(targets: list[dict[str, Any]], planned: Any) -> list[list[dict[str, Any]]]:
+    """Each company's planned batches, in the targets' order, from what the mapped group gathered: one list
+    per company, or (a single mapped company) that company's batches themselves, as Airflow hands them over."""
+    by_company: dict[str, list[dict[str, Any]]] = {t["company_nit"]: [] for t in targets}
+    for item in planned or []:
+        for batch in item if isinstance(item, list) else [item]:
+            by_company.setdefault(batch["company_nit"], []).append(batch)
+    return list(by_company.values())
 
 
 # When nothing is ready because the representatives being sent by other lanes must teach the memory first.
@@ -348,7 +358,10 @@ def summarize(target: dict[str, Any]) -> dict[str, Any]:
 
 def aggregate(cycle: dict[str, Any]) -> dict[str, Any]:
     dry_run = bool(cycle["settings"]["dry_run"])
-    result = costs.aggregate_cycle(cycle["cycle_id"], cycle["companies"], dry_run=dry_run)
+    # Every company the cycle ever covered: a run for some companies must not shrink the cycle's totals.
+    earlier = [r["member"] for r in db.query("cycle_report_companies", {"cycle_id": cycle["cycle_id"]})]
+    companies = sorted(set(cycle["companies"]) | set(earlier))
+    result = costs.aggregate_cycle(cycle["cycle_id"], companies, dry_run=dry_run)
     status = "incomplete" if result.incomplete() else "complete"
     db.execute("cycle_finish", {"cycle_id": cycle["cycle_id"], "status": status})
     summary = result.to_dict()
@@ -356,14 +369,27 @@ def aggregate(cycle: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def check_complete(summary: dict[str, Any]) -> None:
-    """Fail the run (after the reports are written) when any company is left incomplete."""
-    incomplete = summary["incomplete_companies"]
-    if summary.get("dry_run"):
-        log.info("dry run of %s: %d invoices left pending on purpose", summary["cycle_id"], summary["pending"])
+def check_complete(cycle_plan: dict[str, Any]) -> None:
+    """Fail the run (after the reports are written) when any company is left with pending invoices: read
+    from the database now, so a resumed run is judged on what it finished, not on an earlier summary."""
+    if cycle_plan["settings"].get("dry_run"):
+        log.info("dry run of %s: invoices left pending on purpose", cycle_plan["cycle_id"])
         return
+    incomplete = [t["company_nit"] for t in company_targets(cycle_plan) if company_pending(t)]
     if incomplete:
         raise RuntimeError(
-            f"cycle {summary['cycle_id']}: {len(incomplete)} compan(ies) with pending invoices: "
-            f"{', '.join(incomplete)} — fix the cause (see their task logs) and clear their task groups"
+            f"cycle {cycle_plan['cycle_id']}: {len(incomplete)} compan(ies) with pending invoices: "
+            f"{', '.join(incomplete)} — fix the cause (see the failed classify_lane logs), then clear the failed "
+            "classify_lane tasks with their downstream"
         )
+
+
+def approval_requests(cycle_plan: dict[str, Any], run_id: str | None) -> list[dict[str, Any]]:
+    """The quincena_books runs to start: complete companies only (an incomplete one is asked once its
+    invoices are classified, by the run that finishes them)."""
+    from quincena.pipeline import books
+
+    if cycle_plan["settings"].get("dry_run"):
+        return []
+    complete = [t["company_nit"] for t in company_targets(cycle_plan) if not company_pending(t)]
+    return books.to_request(cycle_plan["cycle_id"], complete, f"run:{run_id}" if run_id else None)

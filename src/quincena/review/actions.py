@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from quincena.books import entries
+from quincena.books import approvals, entries
 from quincena.classify.classifier import description_key
 from quincena.core import db, puc
 
@@ -63,6 +63,7 @@ def save_accounts(
         lines = 0
         if invoice["status"] == "classified" and changed:
             lines = _rebuild(conn, invoice)
+            _reopen_if_approved(conn, invoice, user, "cambió la cuenta de líneas")
         return Outcome(invoice_id, changed, invoice["status"], lines)
 
 
@@ -94,7 +95,10 @@ def approve_invoice(
         if invoice["status"] == "review":
             db.execute("review_invoice_approve", {"invoice_id": invoice_id}, conn)
             _audit(conn, invoice, lines[0]["line_id"], "approved_invoice", None, None, None, user)
-        return Outcome(invoice_id, changed, "classified", _rebuild(conn, invoice))
+        built = _rebuild(conn, invoice)
+        if invoice["status"] == "review" or changed:
+            _reopen_if_approved(conn, invoice, user, "se aprobó una factura que estaba en revisión")
+        return Outcome(invoice_id, changed, "classified", built)
 
 
 def reclassify(
@@ -105,7 +109,11 @@ def reclassify(
         if invoice["status"] != "classified":
             raise ReviewError(f"la factura {invoice['number']} no está clasificada: apruébela en la revisión")
         changed = _apply(conn, invoice, _validated(accounts), user)
-        return Outcome(invoice_id, changed, "classified", _rebuild(conn, invoice) if changed else 0)
+        if not changed:
+            return Outcome(invoice_id, 0, "classified", 0)
+        built = _rebuild(conn, invoice)
+        _reopen_if_approved(conn, invoice, user, "se reclasificó una factura")
+        return Outcome(invoice_id, changed, "classified", built)
 
 
 # --- inside the transaction ---------------------------------------------------------------------
@@ -129,6 +137,11 @@ def _locked(company_nit: str, cycle_id: str, invoice_id: int, conn=None) -> Iter
     finally:
         if own:
             conn.close()
+
+
+def _reopen_if_approved(conn, invoice: dict[str, Any], user: str, what: str) -> None:
+    """A change to approved books reopens them: the accountant must approve again (and re-export)."""
+    approvals.reopen(invoice["company_nit"], invoice["cycle_id"], user, f"{what}: factura {invoice['number']}", conn)
 
 
 def _validated(accounts: Mapping[int, str]) -> dict[int, str]:

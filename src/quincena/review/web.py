@@ -25,12 +25,14 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from quincena.books import approvals
 from quincena.core import db
 from quincena.core.html import esc
 from quincena.review import actions, worklist
 
 CSRF_COOKIE = "quincena_csrf"
 CSRF_FIELD = "csrf_token"
+REOPEN_FIELD = "confirmar_reapertura"  # a change to approved books reopens them: the accountant confirms it
 _CYCLE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-Q[12]$")
 _NIT = re.compile(r"^\d{5,15}$")
 STATUS_ES = {"review": "en revisión", "classified": "clasificada", "pending": "pendiente", "quarantined": "cuarentena"}
@@ -139,10 +141,10 @@ def cycle_page(request: Request, cycle_id: str, user: User) -> HTMLResponse:
     _check(cycle_id)
     base = _base(request)
     rows = []
-    for c in worklist.companies(cycle_id):
-        decision = {"approved": "aprobada", "rejected": "rechazada"}.get(c["decision"] or "", "pendiente")
-        if c["decision"]:
-            decision += f" por {c['decided_by']}" + (f": «{c['comment']}»" if c["comment"] else "")
+    listed = worklist.companies(cycle_id)
+    states = {s["company_nit"]: s for s in approvals.cycle_states(cycle_id, [c["nit"] for c in listed])}
+    for c in listed:
+        decision = approvals.state_text(states.get(c["nit"], {}))
         link = f"<a href='{base}/ciclo/{esc(cycle_id)}/empresa/{esc(c['nit'])}'>{esc(c['nit'])} {esc(c['name'])}</a>"
         sent = f"{c['batches_done']} / {c['batches']}" if c["batches"] else "—"
         rows.append([link, esc(c["invoices"]), esc(c["pending"]), esc(sent), esc(c["review"]), esc(c["classified"]),
@@ -178,8 +180,9 @@ def company_page(request: Request, cycle_id: str, nit: str, user: User, msg: str
         f"<a href='{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}/factura/{inv['id']}'>{esc(inv['number'])}</a>"
         for inv in classified
     )
+    warning = approvals.page_notice(nit, cycle_id)
     body = (
-        notice + summary + _datalist()
+        notice + (f"<p class='err' id='aprobacion'>{esc(warning)}</p>" if warning else "") + summary + _datalist()
         + f"<h2>Facturas por revisar ({len(invoices)})</h2>{forms}"
         + f"<h2>Archivos en cuarentena</h2>{files}"
         + f"<h2>Facturas clasificadas (reclasificar)</h2><p>{links or '(ninguna)'}</p>"
@@ -227,12 +230,29 @@ def _invoice_form(request: Request, cycle_id: str, nit: str, invoice: dict[str, 
         f"<p class='meta'>Fecha {esc(invoice['issue_date'])} · Subtotal {_money(invoice['line_extension_amount'])} · "
         f"Total {_money(invoice['tax_inclusive_amount'])} {esc(invoice['currency'])} · "
         f"Estado: {esc(STATUS_ES.get(invoice['status'], invoice['status']))}</p>"
+        + (
+            f"<p class='reason'>Documento de un periodo anterior: emitido en la quincena "
+            f"{esc(invoice['issue_cycle_id'])}, llegó después de su cierre y se contabiliza en {esc(cycle_id)} "
+            "con su propia fecha.</p>"
+            if invoice["issue_cycle_id"] < cycle_id
+            else ""
+        )
         + (f"<p>Motivos de revisión:</p><ul>{reasons}</ul>" if reasons else "")
         + f"<form method='post' action='{action}'><input type='hidden' name='{CSRF_FIELD}' value='__CSRF__'>"
-        + lines + buttons + "</form>"
+        + lines + _reopen_confirmation(nit, cycle_id) + buttons + "</form>"
         + (f"<details><summary>Historial de cambios</summary><ul>{history}</ul></details>" if history else "")
         + "</div>"
     )  # fmt: skip
+
+
+def _reopen_confirmation(nit: str, cycle_id: str) -> str:
+    """On approved books, a change needs the accountant's explicit "reopen" (the page's warning says why)."""
+    if not approvals.needs_confirmation(nit, cycle_id):
+        return ""
+    return (
+        f"<label class='reason'><input type='checkbox' name='{REOPEN_FIELD}' value='1'> Confirmo reabrir la "
+        "quincena aprobada (habrá que aprobarla y exportarla de nuevo)</label> "
+    )
 
 
 def _history_item(h: dict[str, Any]) -> str:
@@ -274,6 +294,12 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
     who = _user_name(user)
     action = str(form.get("accion", ""))
     base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
+    if approvals.needs_confirmation(nit, cycle_id) and form.get(REOPEN_FIELD) != "1":
+        refusal = (
+            "La quincena ya fue aprobada (ver el aviso arriba): para cambiarla marque «Confirmo reabrir» "
+            "y envíe de nuevo. Nada se cambió."
+        )
+        return RedirectResponse(f"{base}?err={quote(refusal)}#factura-{invoice_id}", status_code=303)
     try:
         if action == "guardar":
             outcome = actions.save_accounts(nit, cycle_id, invoice_id, accounts, who)

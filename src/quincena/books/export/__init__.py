@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quincena.books.export import templates, vouchers, writers
+from quincena.books.export import changes, templates, vouchers, writers
 from quincena.books.export.templates import Template, TemplateError
 from quincena.books.export.vouchers import ExportError
 from quincena.core import db
@@ -65,6 +65,8 @@ class ExportResult:
     superseded_version: int | None = None
     left_out_in_review: int = 0
     left_out_pending: int = 0
+    changes: list[dict[str, Any]] = field(default_factory=list)  # vs the superseded version (changes.py)
+    changes_file: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +81,8 @@ class ExportResult:
             "superseded_version": self.superseded_version,
             "left_out_in_review": self.left_out_in_review,
             "left_out_pending": self.left_out_pending,
+            "changes": self.changes,
+            "changes_file": str(self.changes_file) if self.changes_file else None,
         }
 
     def summary(self) -> str:
@@ -152,6 +156,7 @@ def _export(cur, conn, template: Template, nit: str, cycle_id: str, out_dir: Pat
     current = list(cur.fetchall())
     unchanged = bool(current) and current[0]["content_hash"] == digest
     version = current[0]["version"] if unchanged else _next_version(cur, key)
+    digests = {str(v.number): vouchers.digest(v) for v in found}
     lines = sum(len(v.lines) for v in found)
     result = ExportResult(
         nit, cycle_id, template.format, "unchanged" if unchanged else "new", version, len(found), lines
@@ -172,14 +177,27 @@ def _export(cur, conn, template: Template, nit: str, cycle_id: str, out_dir: Pat
                 "first_voucher": part[0].number, "last_voucher": part[-1].number,
                 "sha256": hashlib.sha256(content).hexdigest(), "content_hash": digest,
                 "created_by": created_by, "run_id": run_id,
+                "voucher_digests": json.dumps({str(v.number): digests[str(v.number)] for v in part}),
             }
         )  # fmt: skip
-    if not unchanged:
-        db.execute_many("export_insert", records, cur)
-        cur.execute(db.load_sql("export_supersede"), {**key, "version": version})
-        if current:
-            result.superseded_version = current[0]["version"]
+    if unchanged:
+        cur.execute(db.load_sql("export_restore_current"), {**key, "version": version})
+        return result
+    db.execute_many("export_insert", records, cur)
+    cur.execute(db.load_sql("export_supersede"), {**key, "version": version})
+    if current:
+        result.superseded_version = current[0]["version"]
+        result.changes = changes.between(_earlier_digests(current), digests, found)
+        result.changes_file = changes.write(out_dir, template, nit, cycle_id, current[0]["version"], version,
+                                            result.changes)  # fmt: skip
     return result
+
+
+def _earlier_digests(rows: list[dict[str, Any]]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for row in rows:
+        merged.update(row.get("voucher_digests") or {})
+    return merged
 
 
 def _next_version(cur, key: dict[str, Any]) -> int:

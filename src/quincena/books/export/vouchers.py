@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -87,7 +89,7 @@ def line_fields(row: dict[str, Any], template: Template) -> dict[str, Any]:
         "third_party": row["supplier_nit"],  # the NIT without check digit
         "third_party_dv": row["supplier_dv"] or "",
         "third_party_name": row["supplier_name"],
-        "description": row["description"],
+        "description": _described(row),
         "debit": Decimal(row["debit"]),
         "credit": Decimal(row["credit"]),
         "base": None if row["base"] is None else Decimal(row["base"]),
@@ -100,6 +102,20 @@ def line_fields(row: dict[str, Any], template: Template) -> dict[str, Any]:
         "doc_type": row["doc_type"],
         "line_no": row["seq"],
     }
+
+
+def _described(row: dict[str, Any]) -> str | None:
+    """A note's lines name the voucher of the invoice they amend, so the accounting program can match them."""
+    if not row.get("original_voucher"):
+        return row["description"]
+    reference = f"Ref. comprobante {row['original_voucher']} (factura {row['original_number']})"
+    return f"{reference}: {row['description']}" if row["description"] else reference
+
+
+def digest(voucher: Voucher) -> str:
+    """What "this voucher changed" means between two export versions: every line it carries."""
+    payload = json.dumps(voucher.lines, default=str, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 def cell(column: Column, fields: dict[str, Any], template: Template) -> Cell:
