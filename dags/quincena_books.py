@@ -61,17 +61,28 @@ def quincena_books():
 
     @task
     def export(summary: dict, approved: dict) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from quincena.books.export import ExportError, TemplateError
         from quincena.pipeline import export as step
 
-        return step.export_company({"company_nit": summary["company_nit"], "cycle_id": summary["cycle_id"]})
+        try:
+            return step.export_company({"company_nit": summary["company_nit"], "cycle_id": summary["cycle_id"]})
+        except (ExportError, TemplateError) as exc:  # a bad template or unwritable data: retrying cannot help
+            raise AirflowFailException(str(exc)) from exc
 
     @task(trigger_rule="all_done")
     def update_report(summary: dict | None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from quincena.pipeline import books
 
         context = get_current_context()
         states = context["ti"].get_task_states(dag_id=context["dag"].dag_id, run_ids=[context["run_id"]])
-        return books.finish(summary, books.failed_steps(states, context["run_id"]))
+        try:
+            return books.finish(summary, books.failed_steps(states, context["run_id"]))
+        except books.StepFailed as exc:  # an earlier step failed: the run must end red, once
+            raise AirflowFailException(str(exc)) from exc
 
     summary = prepare()
     # One retry: on Airflow 3.3.2's LocalExecutor an answer given while the worker that parked the task is

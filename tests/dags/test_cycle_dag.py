@@ -22,10 +22,6 @@ from tests.helpers import assert_ledger_matches_answers
 from tests.helpers import count as _count
 from tests.helpers import wait_for as _wait_for
 
-# dag.test() would wait for ever on the approval step (a human-in-the-loop task): these runs mark it done
-# without an answer, so apply_approval records nothing and skips. Approval itself: tests/review/test_approval_e2e.py.
-NO_APPROVAL = r"company\.approval"
-
 CYCLE = "2026-11-Q1"
 KEYS = {f"demo-key-{i}": f"sk-e2e-secret-{i}-{'x' * 24}" for i in range(1, 6)}
 
@@ -67,6 +63,16 @@ def _kill_classify_midway(company: str, simulator) -> int:
     return finished
 
 
+def _books_runs() -> list[str]:
+    """The companies the quincena_books runs created so far ask about (their conf)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.dag_id == "quincena_books").all()
+        return [r.conf["company_nit"] for r in runs if r.run_id.startswith(f"books__{CYCLE}__")]
+
+
 def _all_text_in_database() -> str:
     """Every row of every table, as text: where a leaked secret would show."""
     tables = db.query_text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
@@ -80,25 +86,19 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
     nits = [c.nit for c in companies]
     killed_done = _kill_classify_midway(nits[0], simulator)
 
-    # The second company's quincena was signed off before (its decision is recorded): with no new answer
-    # from the approval step, the recorded decision stands, so its export runs; the others stop there.
-    db.query_text(
-        "INSERT INTO company_approvals (cycle_id, company_nit, decision, decided_by) VALUES (%s, %s, 'approved', 't')",
-        (CYCLE, nits[1]),
-    )
     simulator.configure(rate_429=0.3, latency_ms=5)  # a 429 storm for the whole run
     dag = dagbag.get_dag("quincena_cycle")
     run = dag.test(
         logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"),
         run_conf={"cycle": CYCLE},
-        mark_success_pattern=NO_APPROVAL,
     )
     states = task_states(run)
     assert str(run.state) == "success", states
     assert set(states["classify_lane"]) == {"success"} and len(states["classify_lane"]) >= 3
     assert states["company.store_entries"] == ["success"] * 3
-    assert sorted(states["company.apply_approval"]) == ["skipped", "skipped", "success"]
-    assert _count("SELECT count(*) AS n FROM company_approvals") == 1  # nothing recorded without an answer
+    # The run asked each company's accountant in a quincena_books run of its own, and did not wait.
+    assert states["ask_accountants"] == ["success"] * 3
+    assert sorted(_books_runs()) == sorted(nits)
 
     # Every invoice classified or in review; every inbox file accounted for.
     assert _count("SELECT count(*) AS n FROM invoices WHERE status NOT IN ('classified', 'review')") == 0
@@ -146,13 +146,6 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
     report_dir = config.reports_dir() / CYCLE
     assert (report_dir / "cycle_costs.csv").is_file() and (report_dir / "cycle_report.html").is_file()
 
-    # Export: only the approved company, its CSV under reports/<cycle>/export/<nit>/, listed in the report.
-    assert sorted(states["company.export"]) == ["skipped", "skipped", "success"]
-    exported = db.query_text("SELECT company_nit, format, path, run_id FROM exports")
-    assert [(e["company_nit"], e["format"], e["run_id"]) for e in exported] == [(nits[1], "csv", run.run_id)]
-    assert Path(exported[0]["path"]).parent == report_dir / "export" / nits[1]
-    assert Path(exported[0]["path"]).name in (report_dir / "cycle_report.html").read_text(encoding="utf-8")
-
     # One pool slot = one request: a classify_lane never has two requests in flight.
     assert stats["max_in_flight"] == 1
 
@@ -172,7 +165,6 @@ def test_dry_run_plans_without_calls(clean_db, dagbag, deepseek_connection) -> N
     run = dagbag.get_dag("quincena_cycle").test(
         logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"),
         run_conf={"cycle": CYCLE, "dry_run": True},
-        mark_success_pattern=NO_APPROVAL,
     )
     # Ingested and planned; nothing classified, nothing spent; a dry run is not a failure.
     assert str(run.state) == "success", task_states(run)
@@ -223,7 +215,6 @@ def test_an_unknown_company_fails_the_run_at_once_and_labels_name_the_companies(
     bad = dag.test(
         logical_date=pendulum.datetime(2026, 11, 1, tz="America/Bogota"),
         run_conf={"cycle": CYCLE, "companies": ["123456789"]},
-        mark_success_pattern=NO_APPROVAL,
     )
     states = task_states(bad)
     assert str(bad.state) == "failed"
@@ -236,7 +227,6 @@ def test_an_unknown_company_fails_the_run_at_once_and_labels_name_the_companies(
     good = dag.test(
         logical_date=pendulum.datetime(2026, 11, 16, tz="America/Bogota"),
         run_conf={"cycle": CYCLE, "dry_run": True, "companies": []},  # dag.test keeps the last conf's keys
-        mark_success_pattern=NO_APPROVAL,
     )
     assert str(good.state) == "success", task_states(good)
     name = db.query_text("SELECT nit, name FROM companies")[0]
@@ -244,7 +234,6 @@ def test_an_unknown_company_fails_the_run_at_once_and_labels_name_the_companies(
         labels = {
             ti.task_id: ti.rendered_map_index
             for ti in session.query(TaskInstance).filter_by(run_id=good.run_id)
-            # approval is marked done and never runs; export is skipped (no approval): neither renders a label
-            if ti.task_id.startswith("company.") and ti.task_id not in ("company.approval", "company.export")
+            if ti.task_id.startswith("company.")
         }
     assert labels and all(label == f"{name['nit']} {name['name']}" for label in labels.values()), labels

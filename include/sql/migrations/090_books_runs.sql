@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS approval_requests (
     requested_at   timestamptz NOT NULL DEFAULT now(),
     requested_by   text,                      -- the cycle run (or person) that asked
     closed_at      timestamptz,               -- when it stopped waiting
-    outcome        text CHECK (outcome IN ('approved', 'rejected', 'refused', 'failed', 'superseded'))
+    outcome        text CHECK (outcome IN ('approved', 'rejected', 'refused', 'failed', 'superseded')),
+    failed_step    text                       -- a step of its run that failed (the export, say), if any
 );
 CREATE INDEX IF NOT EXISTS approval_requests_company ON approval_requests (company_nit, cycle_id);
 

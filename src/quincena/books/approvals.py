@@ -219,8 +219,8 @@ def cycle_states(cycle_id: str, companies: list[str]) -> list[dict[str, Any]]:
 
 def state_text(row: dict[str, Any]) -> str:
     """One Spanish line for a company's approval state (cycle report, review overview)."""
-    if row.get("outcome") == "failed" and row.get("closed_at") and not row.get("decision"):
-        return f"FALLÓ el paso de aprobación ({_when(row['closed_at'])}): ver la ejecución {row['request_id']}"
+    if row.get("failed_step"):
+        return f"FALLÓ el paso {row['failed_step']} ({_when(row['closed_at'])}): ver la ejecución {row['request_id']}"
     waiting = row.get("request_id") and row.get("closed_at") is None
     if row.get("decision") == "approved" and not waiting:
         left = row.get("left_out") or []

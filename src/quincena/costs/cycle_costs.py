@@ -49,7 +49,7 @@ class CycleCosts:
     approvals: list[dict[str, Any]] = field(default_factory=list)  # each company's approval state (books.approvals)
 
     def failed_approvals(self) -> list[str]:
-        return [a["company_nit"] for a in self.approvals if a.get("outcome") == "failed" and not a.get("decision")]
+        return [a["company_nit"] for a in self.approvals if a.get("failed_step")]
 
     def incomplete(self) -> list[str]:
         """Companies with invoices still pending (a failed or halted group leaves them so)."""

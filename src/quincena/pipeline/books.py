@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 BOOKS_DAG = "quincena_books"
 
 
+class StepFailed(RuntimeError):
+    """A step of the books run failed: the report says so and the run ends failed."""
+
+
 class BooksRequestError(ValueError):
     """The books run's configuration does not name a company-cycle: trigger it from a cycle run."""
 
@@ -89,15 +93,15 @@ def finish(summary: dict[str, Any] | None, failed: list[str]) -> dict[str, Any]:
     from quincena.costs import cycle_costs
 
     if summary is None:
-        raise RuntimeError("the prepare step failed (see its log): no request was made")
+        raise StepFailed("the prepare step failed (see its log): no request was made")
     nit, cycle_id = summary["company_nit"], summary["cycle_id"]
     if failed:
-        db.execute("approval_request_close", {"request_id": summary["request_id"], "outcome": "failed"})
+        db.execute("approval_request_failed", {"request_id": summary["request_id"], "failed_step": ", ".join(failed)})
     companies = [r["member"] for r in db.query("cycle_report_companies", {"cycle_id": cycle_id})]
     report = cycle_costs.aggregate_cycle(cycle_id, sorted(set(companies) | {nit}))
     if failed:
         _alert_failed(summary, failed, str(report.html_path))
-        raise RuntimeError(
+        raise StepFailed(
             f"company {nit} cycle {cycle_id}: the step(s) {', '.join(failed)} failed — see their logs; "
             f"the cycle report says so ({report.html_path})"
         )
