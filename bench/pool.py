@@ -128,7 +128,7 @@ def main(args: argparse.Namespace) -> dict:
         with sampler:
             password = demo.admin_password(demo.DemoPaths.default())
             api = demo.AirflowApi(settings.api_url, "admin", password)
-            state = demo.wait_for_run(api, result.run_id, 3000, approve=True)
+            state = demo.wait_for_run(api, result.run_id, 3000)  # the cycle run never waits for approvals
         run_s = time.monotonic() - triggered
         tis = api.request(
             "GET", f"/dags/{demo.DAG_ID}/dagRuns/{result.run_id}/taskInstances", params={"limit": 1}

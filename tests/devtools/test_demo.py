@@ -24,7 +24,7 @@ import psycopg
 import pytest
 import requests
 
-from quincena.devtools.demo.airflow_api import AirflowApi, approve_open_requests
+from quincena.devtools.demo.airflow_api import AirflowApi, approve_open_requests, books_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -129,12 +129,17 @@ def finished_run(base: str, token: str) -> dict[str, Any] | None:
     return runs[0] if runs[0]["state"] in ("success", "failed") else None
 
 
-def approved_then_finished(api: AirflowApi, base: str, token: str) -> dict[str, Any] | None:
-    """Each company's group ends with the accountant's approval: approve through the REST API as they ask."""
+def approved_then_finished(api: AirflowApi, base: str, token: str, cycle_id: str) -> dict[str, Any] | None:
+    """The cycle run ends on its own; then each company's books run asks its accountant: approve through the
+    REST API as they ask, until every books run of the cycle has ended."""
     run = finished_run(base, token)
     if run is None:
-        runs = api.request("GET", "/dags/quincena_cycle/dagRuns").json()["dag_runs"]
-        approve_open_requests(api, runs[0]["dag_run_id"], "ok")
+        return None
+    approve_open_requests(api, "ok", cycle_id)
+    runs = books_runs(api, cycle_id)
+    if len(runs) < COMPANIES or any(r["state"] not in ("success", "failed") for r in runs):
+        return None
+    assert {r["state"] for r in runs} == {"success"}, runs
     return run
 
 
@@ -166,7 +171,11 @@ def test_demo_runs_green_and_stops_clean(demo_env: dict[str, str]) -> None:
 
     token = airflow_token(base, local)
     api = AirflowApi(base, "admin", admin_password(local))
-    run = poll("the demo's DAG run to finish", lambda: approved_then_finished(api, base, token), RUN_TIMEOUT_S)
+    run = poll(
+        "the demo's run and its approvals to finish",
+        lambda: approved_then_finished(api, base, token, cycle_id),
+        RUN_TIMEOUT_S,
+    )
     assert run["state"] == "success", f"run {run['dag_run_id']} ended {run['state']}"
     assert run["conf"] == {"cycle": cycle_id}
 

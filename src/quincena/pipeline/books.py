@@ -70,13 +70,34 @@ def prepare(conf: dict[str, Any], run_id: str) -> dict[str, Any]:
     return summary
 
 
-def apply(summary: dict[str, Any], answer: approvals.Answer | None, run_id: str) -> dict[str, Any]:
-    """Record the answer; a request left without one (marked done by hand) records nothing."""
+def apply(
+    summary: dict[str, Any], answer: approvals.Answer | None, run_id: str, later: approvals.Answer | None = None
+) -> dict[str, Any]:
+    """Record the answer; a request left without one (marked done by hand) records nothing. ``later``: another
+    answer Airflow kept over it, recorded after it (and so refused: the first answer wins)."""
     if answer is None:
         log.warning("company %s cycle %s: the approval step gave no answer; nothing recorded",
                     summary["company_nit"], summary["cycle_id"])  # fmt: skip
         return {"company_nit": summary["company_nit"], "cycle_id": summary["cycle_id"], "status": "none"}
-    return approvals.record(summary["request_id"], answer, run_id).to_dict()
+    recorded = approvals.record(summary["request_id"], answer, run_id)
+    if later is not None:
+        approvals.record(summary["request_id"], later, run_id)
+    return recorded.to_dict()
+
+
+def record_overwrite(summary: dict[str, Any] | None, stored: approvals.Answer | None, run_id: str) -> None:
+    """An answer that reached Airflow after the run resumed (found when the run ends): kept, as refused,
+    unless it is the very decision already recorded."""
+    if summary is None or stored is None:
+        return
+    first = db.query("approval_decision_first", {"request_id": summary["request_id"]})
+    if first and (first[0]["decision"], first[0]["decided_by"]) == (stored.decision, stored.decided_by):
+        return
+    already = approvals.history(summary["company_nit"], summary["cycle_id"])
+    if any(h["request_id"] == summary["request_id"] and h["status"] == "refused" and h["decision"] == stored.decision
+           and h["decided_by"] == stored.decided_by for h in already):  # fmt: skip
+        return
+    approvals.record(summary["request_id"], stored, run_id)
 
 
 FAILED_STATES = {"failed", "upstream_failed"}

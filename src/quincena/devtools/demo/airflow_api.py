@@ -8,7 +8,14 @@ from typing import Any
 
 from quincena.core import config, periods
 from quincena.devtools.demo.processes import wait_for
-from quincena.devtools.demo.settings import DAG_ID, TERMINAL_STATES, DemoError, DemoPaths, DemoSettings
+from quincena.devtools.demo.settings import (
+    BOOKS_DAG_ID,
+    DAG_ID,
+    TERMINAL_STATES,
+    DemoError,
+    DemoPaths,
+    DemoSettings,
+)
 
 
 class AirflowApi:
@@ -116,36 +123,55 @@ def answerable(detail: dict[str, Any]) -> bool:
     return (datetime.now(UTC) - opened).total_seconds() >= MIN_OPEN_S
 
 
-def approve_open_requests(api: AirflowApi, run_id: str, comment: str) -> int:
-    """Answer "Aprobar" to every answerable approval request of the run (as the API's user); returns how many
-    were answered."""
+def approve_open_requests(api: AirflowApi, comment: str, cycle_id: str | None = None) -> int:
+    """Answer "Aprobar" to every answerable approval request (of ``cycle_id``'s books runs, or all) as the
+    API's user; returns how many were answered."""
     from quincena.pipeline.approval import APPROVE, COMMENT
 
-    found = api.request("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/hitlDetails", params={"response_received": "false"})
+    found = api.request("GET", f"/dags/{BOOKS_DAG_ID}/dagRuns/~/hitlDetails", params={"response_received": "false"})
     found.raise_for_status()
     answered = 0
     for detail in found.json()["hitl_details"]:
-        if not answerable(detail):
-            continue
         ti = detail["task_instance"]
-        path = f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/{ti['map_index']}/hitlDetails"
-        answer = {"chosen_options": [APPROVE], "params_input": {COMMENT: comment}}
-        response = api.request("PATCH", path, json=answer)
+        if not answerable(detail) or (cycle_id and not ti["dag_run_id"].startswith(books_prefix(cycle_id))):
+            continue
+        path = f"/dags/{BOOKS_DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/{ti['map_index']}"
+        response = api.request(
+            "PATCH", f"{path}/hitlDetails", json={"chosen_options": [APPROVE], "params_input": {COMMENT: comment}}
+        )
         if response.status_code != 409:  # 409: someone answered in the meantime
             response.raise_for_status()
             answered += 1
     return answered
 
 
-def wait_for_run(api: AirflowApi, run_id: str, timeout_s: float, approve: bool = False) -> str:
-    """The run's final state. With ``approve``, every company's approval request is answered "Aprobar" as it
-    opens (for unattended runs: `demo start --wait`, benchmarks); otherwise the run waits for the accountants."""
+def books_prefix(cycle_id: str) -> str:
+    return f"books__{cycle_id}__"
+
+
+def books_runs(api: AirflowApi, cycle_id: str) -> list[dict[str, Any]]:
+    """The quincena_books runs asking about ``cycle_id``'s companies."""
+    params = {"run_id_pattern": books_prefix(cycle_id), "limit": 1000}
+    response = api.request("GET", f"/dags/{BOOKS_DAG_ID}/dagRuns", params=params)
+    response.raise_for_status()
+    return [r for r in response.json()["dag_runs"] if r["dag_run_id"].startswith(books_prefix(cycle_id))]
+
+
+def wait_for_run(api: AirflowApi, run_id: str, timeout_s: float, approve: bool = False, cycle_id: str = "") -> str:
+    """The cycle run's final state. With ``approve`` (unattended runs: `demo start --wait`, benchmarks), every
+    approval request of ``cycle_id`` is then answered "Aprobar" as it opens, until its books runs end; the
+    state is "failed" when one of them failed."""
 
     def finished() -> str | None:
-        if approve:
-            approve_open_requests(api, run_id, "aprobada sin revisión (ejecución desatendida)")
         run = api.dag_run(DAG_ID, run_id) or {}
-        return run.get("state") if run.get("state") in TERMINAL_STATES else None
+        state = run.get("state") if run.get("state") in TERMINAL_STATES else None
+        if state is None or not approve:
+            return state
+        approve_open_requests(api, "aprobada sin revisión (ejecución desatendida)", cycle_id)
+        runs = books_runs(api, cycle_id)
+        if any(r["state"] not in TERMINAL_STATES for r in runs):
+            return None
+        return "failed" if state == "failed" or any(r["state"] == "failed" for r in runs) else state
 
     return wait_for(f"run {run_id} to finish", finished, timeout_s, interval_s=5)
 

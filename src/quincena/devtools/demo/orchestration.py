@@ -39,6 +39,7 @@ from quincena.devtools.demo.processes import (
 from quincena.devtools.demo.settings import (
     AIRFLOW_COMPONENTS,
     API_SERVER,
+    BOOKS_DAG_ID,
     COMPONENTS,
     DAG_ID,
     DEMO_KEY_NAMES,
@@ -321,6 +322,7 @@ def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -
     password = wait_for("the admin password file", lambda: admin_password(paths), 60)
     api = AirflowApi(settings.api_url, "admin", password)
     wait_for_component(paths, airflow, "the dag-processor to load quincena_cycle", lambda: dag_parsed(api), 180)
+    unpause(api, BOOKS_DAG_ID)  # created unpaused; waits until the dag-processor stored it
     run = trigger_cycle(api, settings)
     unpause(api, WEEKLY_DAG_ID)  # the weekly health report runs for the last closed week, too
     paths.settings_file.write_text(json.dumps(asdict(settings)), encoding="utf-8")
@@ -328,7 +330,7 @@ def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -
     print_banner(paths, settings, result, time.monotonic() - began)
     if wait:
         say("--wait: approving every company's quincena as admin as soon as it asks (unattended run)")
-        state = wait_for_run(api, result.run_id, timeout_s, approve=True)
+        state = wait_for_run(api, result.run_id, timeout_s, approve=True, cycle_id=settings.cycle)
         say(f"run {result.run_id}: {state} after {time.monotonic() - began:.0f}s")
         if state != "success":
             raise DemoError(f"run {result.run_id} ended {state}: see its task logs in the UI")
@@ -350,9 +352,9 @@ def print_banner(paths: DemoPaths, settings: DemoSettings, result: StartResult, 
         f"ready in {elapsed_s:.0f}s — the cycle {settings.cycle} is running:",
         f"  Airflow UI   {settings.ui_url}   (login: admin / {result.password})",
         f"  the run      {settings.ui_url}/dags/{DAG_ID}/runs/{result.run_id}",
-        f"  review       {settings.ui_url}/review/ciclo/{settings.cycle}  (correct, approve; then approve each"
-        " company in the run's Required Actions)",
-        f"  cost report  {result.report}  (written by aggregate_costs when every company is approved)",
+        f"  review       {settings.ui_url}/review/ciclo/{settings.cycle}  (correct, approve invoices)",
+        f"  approvals    {settings.ui_url}/dags/{BOOKS_DAG_ID}  (one run per company, in Required Actions)",
+        f"  cost report  {result.report}  (written when classification ends, updated by each approval)",
         f"  logs         {paths.logs}/  (task logs: {paths.airflow_home / 'logs'})",
         "  stop it      make demo-stop",
     ]
