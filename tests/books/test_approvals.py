@@ -146,15 +146,26 @@ def test_the_first_answer_wins_and_later_ones_are_kept_as_refused(clean_db: str,
     rows = db.query_text("SELECT decision, status FROM approval_decisions ORDER BY id")
     assert len(rows) == 2 and {r["status"] for r in rows} == {"applied", "refused"}  # both on record
 
-    # An approval of books that changed since the request is refused: the newer request asks again.
+    # New books (a late document through a re-run) make a newer request: an answer to the older one is refused.
     _arrive(tmp_path / "inbox", "nc.xml", d.credit_note_xml(), Q1)
     newer, why = approvals.ask_reason(NIT, Q1)
     assert newer != request
     approvals.open_request(newer, NIT, Q1, why, "test")
-    line = db.query_text("SELECT l.id, l.invoice_id FROM invoice_lines l ORDER BY l.id LIMIT 1")[0]
-    actions.reclassify(NIT, Q1, line["invoice_id"], {line["id"]: "511035"}, "luis")  # the books change meanwhile
-    late = approvals.record(newer, approvals.Answer("approved", "ana"), "run-y")
-    assert late.status == "refused" and "los libros cambiaron" in late.refused_reason
+    stale = approvals.record(request, approvals.Answer("approved", "ana"), "run-y")
+    assert stale.status == "refused" and "ya fue respondida" in stale.refused_reason
+    second, third = "books__x__1", "books__x__2"
+    approvals.open_request(second, NIT, Q1, "otra", "test")
+    approvals.open_request(third, NIT, Q1, "otra más", "test")
+    replaced = approvals.record(second, approvals.Answer("approved", "ana"), "run-z")
+    assert replaced.status == "refused" and "reemplazada" in replaced.refused_reason
+    # Corrections while a request waits are what the accountant approves: the books as they are at the answer.
+    line = db.query_text("SELECT l.id, l.invoice_id FROM invoice_lines l ORDER BY l.id DESC LIMIT 1")[0]
+    db.query_text(
+        "UPDATE invoices SET status = 'review', status_reason = 'revisar' WHERE id = %s", (line["invoice_id"],)
+    )
+    taken = approvals.record(third, approvals.Answer("approved", "ana"), "run-w")
+    assert taken.approved and [i["id"] for i in taken.left_out] == [line["invoice_id"]]  # left out, on record
+    assert approvals.current(NIT, Q1)["books_digest"] == approvals.books_digest(NIT, Q1)
 
 
 def test_a_cycle_asks_only_where_something_changed(clean_db: str, tmp_path: Path) -> None:

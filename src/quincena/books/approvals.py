@@ -5,7 +5,7 @@ request remembers the books' digest. The rules:
 
 - The first answer recorded for a request wins; any later answer to it is kept as ``refused`` with the
   reason (Airflow keeps the last of two simultaneous answers: this is where the first one wins).
-- An approval of books that changed since they were asked about is refused: a newer request asks again.
+- An answer to a request that a newer one replaced (the books changed through a re-run) is refused.
 - A company whose approved books did not change is not asked again.
 - A correction after approval reopens the company: a ``reopened`` decision (who, why), its export files
   marked outdated; the next approval exports a new version that lists what changed.
@@ -137,7 +137,7 @@ def record(request: str, answer: Answer, run_id: str | None) -> Recorded:
             "comment": answer.comment, "run_id": run_id, "request_id": request,
         }  # fmt: skip
         digest = books_digest(nit, cycle_id, cur.connection)
-        reason = _refusal(cur, asked, answer, digest)
+        reason = _refusal(cur, asked)
         if reason is None:
             left_out = _left_out(cur, nit, cycle_id) if answer.decision == "approved" else None
             cur.execute(
@@ -166,15 +166,16 @@ def get_request_locked(cur, request: str) -> dict[str, Any]:
     return asked
 
 
-def _refusal(cur, asked: dict[str, Any], answer: Answer, digest: str) -> str | None:
+def _refusal(cur, asked: dict[str, Any]) -> str | None:
+    """Why an answer cannot take effect: its request was replaced or already answered. (Corrections made on
+    the review page while a request waits are what the accountant approves: the answer records the books as
+    they are when it arrives, with the invoices still in review left out.)"""
     if asked["outcome"] == "superseded":
         return "la solicitud fue reemplazada por una más reciente (los libros cambiaron): responda esa"
     if asked["closed_at"] is not None:
         if asked["outcome"] in ("approved", "rejected"):
             return _already_answered(cur, asked["request_id"])
         return f"la solicitud ya estaba cerrada ({asked['outcome']})"
-    if answer.decision == "approved" and asked["books_digest"] != digest:
-        return "los libros cambiaron desde la solicitud: se debe aprobar la versión actual"
     return None
 
 
