@@ -54,8 +54,7 @@ def quincena_books():
 
         from quincena.pipeline import approval, books
 
-        later = approval.decision_of((answer or {}).get("overwritten_by"))
-        result = books.apply(summary, approval.decision_of(answer), get_current_context()["run_id"], later)
+        result = books.apply(summary, approval.decision_of(answer), get_current_context()["run_id"])
         if result["status"] != "applied" or result["decision"] != "approved":  # export is for approved books
             raise AirflowSkipException(f"{result['status']}: {result.get('decision')} {result.get('refused_reason')}")
         return result
@@ -73,15 +72,12 @@ def quincena_books():
             raise AirflowFailException(str(exc)) from exc
 
     @task(trigger_rule="all_done")
-    def update_report(summary: dict | None, answer: dict | None) -> dict:
+    def update_report(summary: dict | None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from quincena.pipeline import approval, books
+        from quincena.pipeline import books
 
         context = get_current_context()
-        if answer and answer.get("ti_id"):  # an answer that overwrote the first after the step resumed
-            stored = approval.decision_of(approval.stored_answer(answer["ti_id"]))
-            books.record_overwrite(summary, stored, context["run_id"])
         states = context["ti"].get_task_states(dag_id=context["dag"].dag_id, run_ids=[context["run_id"]])
         try:
             return books.finish(summary, books.failed_steps(states, context["run_id"]))
@@ -94,7 +90,7 @@ def quincena_books():
     approval_step = CompanyApprovalOperator(task_id="approval", retries=1, retry_delay=timedelta(seconds=10))
     summary >> approval_step
     exported = export(summary, apply_approval(summary, approval_step.output))
-    exported >> update_report(summary, approval_step.output)
+    exported >> update_report(summary)
 
 
 quincena_books()

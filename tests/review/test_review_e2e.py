@@ -1,8 +1,9 @@
 """The accountant's loop on the real stack (`quincena demo start`: PostgreSQL, simulator, Airflow's four
-components with our plugin): the run stops at each company's approval step (awaiting input, holding no
-worker); in headless Chromium the accountant logs in to Airflow, opens the review page, corrects a line
-and approves the invoice; then each company is approved or rejected through Airflow's REST API
-(``PATCH …/hitlDetails``) and the run ends with the decisions recorded.
+components with our plugin, the real scheduler): the cycle run classifies and ends; each company's
+quincena_books run waits at its approval request (awaiting input, holding no worker); the next quincena's
+run starts and ends while they wait; in headless Chromium the accountant logs in, opens the review page,
+corrects a line and approves the invoice; then each company is approved or rejected through Airflow's REST
+API (``PATCH …/hitlDetails``), one of them twice at the same moment, and the decisions are recorded.
 
 The browser part needs Debian's ``chromium`` and ``chromium-driver`` (`.ci/run` installs them); without
 them it is skipped with that reason, the REST part still runs.
@@ -15,6 +16,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ pytestmark = pytest.mark.e2e
 
 COMPANIES, INVOICES = 2, 12
 DAG = "quincena_cycle"
+BOOKS = "quincena_books"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 NO_BROWSER = "no browser: install Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
 
@@ -70,13 +73,18 @@ def _firm(stack: dict[str, Any], sql: str, params: Any = None) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
-def _open_requests(stack: dict[str, Any], every: bool = True) -> list[dict[str, Any]] | None:
-    """The run's unanswered approval requests; with ``every``, only once every company's request is parked
-    (None before). The request is written before its task parks, so a request alone is not enough."""
-    url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{stack['run']['dag_run_id']}/hitlDetails"
+def _open_requests(
+    stack: dict[str, Any], every: bool = True, cycle_id: str | None = None
+) -> list[dict[str, Any]] | None:
+    """The unanswered approval requests of the stack's quincena (or ``cycle_id``'s); with ``every``, only once
+    every company's
+    request is parked (None before). The request is written before its task parks, so a request alone is
+    not enough."""
+    url = f"{stack['base']}/api/v2/dags/{BOOKS}/dagRuns/~/hitlDetails"
     found = requests.get(url, params={"response_received": "false"}, headers=_auth(stack["token"]), timeout=60)
     found.raise_for_status()
-    details = found.json()["hitl_details"]
+    mine = f"books__{cycle_id or stack['run']['conf']['cycle']}__"
+    details = [d for d in found.json()["hitl_details"] if d["task_instance"]["dag_run_id"].startswith(mine)]
     if not every:
         return details
     parked = [d for d in details if d["task_instance"]["state"] == "awaiting_input"]  # no worker, no pool slot
@@ -86,9 +94,88 @@ def _open_requests(stack: dict[str, Any], every: bool = True) -> list[dict[str, 
 @pytest.fixture(scope="module")
 def waiting(stack) -> list[dict[str, Any]]:
     details = poll("every company's approval request, parked", lambda: _open_requests(stack), 240)
+    cycle_id = stack["run"]["conf"]["cycle"]
     for detail in details:
         assert detail["options"] == ["Aprobar", "Rechazar"] and "/review/ciclo/" in detail["body"]
+        assert detail["subject"].startswith(f"Aprobar {cycle_id} · ")  # findable: the quincena and the company
+        assert detail["task_instance"]["dag_run_id"].startswith(f"books__{cycle_id}__")
     return details
+
+
+def _run_state(stack: dict[str, Any], dag_id: str, run_id: str) -> str:
+    url = f"{stack['base']}/api/v2/dags/{dag_id}/dagRuns/{run_id}"
+    return requests.get(url, headers=_auth(stack["token"]), timeout=60).json()["state"]
+
+
+def test_the_cycle_ends_and_the_next_one_runs_while_its_companies_wait(stack, waiting, tmp_path) -> None:
+    run_id = stack["run"]["dag_run_id"]
+    assert poll("the cycle run to end", lambda: _run_state(stack, DAG, run_id) in ("success", "failed"), 240)
+    assert _run_state(stack, DAG, run_id) == "success"  # its machine work is done; nobody has answered yet
+    cycle_id = stack["run"]["conf"]["cycle"]
+    report = stack["local"] / "reports" / cycle_id / "cycle_report.html"
+    # The cost report was written when classification ended; each request shows in it as it opens.
+    assert poll(
+        "the report to show the waiting companies",
+        lambda: report.read_text(encoding="utf-8").count("esperando aprobación desde") == COMPANIES,
+        60,
+    )
+
+    # The next quincena's run starts and ends while the first one's companies still wait for their accountant.
+    year, month, half = cycle_id[:4], int(cycle_id[5:7]), cycle_id[-1]
+    following = f"{year}-{month:02d}-Q2" if half == "1" else f"{int(year) + (month == 12)}-{month % 12 + 1:02d}-Q1"
+    body = {"dag_run_id": f"manual__{following}", "logical_date": None, "conf": {"cycle": following}}
+    url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns"
+    created = requests.post(url, json=body, headers=_auth(stack["token"]), timeout=60)
+    assert created.status_code == 200, created.text
+    screenshot = os.environ.get("TWO_RUNS_SCREENSHOT")  # set to refresh docs/two-runs.png
+    if screenshot and CHROMIUM and CHROMEDRIVER:
+        _screenshot_runs(stack, screenshot)
+    ended = poll("the next quincena's run to end", lambda: _run_state(stack, DAG, body["dag_run_id"]) in
+                 ("success", "failed") or None, 300)  # fmt: skip
+    assert ended and _run_state(stack, DAG, body["dag_run_id"]) == "success"
+    assert len(_open_requests(stack, every=False)) == COMPANIES  # still waiting, untouched
+    # The new quincena (no invoices yet) asks each accountant too: an empty quincena is confirmed, not assumed.
+    assert poll("the new quincena's requests", lambda: _open_requests(stack, cycle_id=following), 240)
+    assert (stack["local"] / "reports" / following / "cycle_report.html").is_file()
+
+
+def _screenshot_runs(stack: dict[str, Any], path: str) -> None:
+    """The UI's list of runs: the next quincena running while the books runs of the first one wait."""
+    driver = _browser()
+    try:
+        _login(driver, stack)
+        driver.get(f"{stack['base']}/dag_runs")
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(driver, 60).until(lambda d: "quincena_books" in d.page_source)
+        driver.save_screenshot(path)
+    finally:
+        driver.quit()
+
+
+def _browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+def _login(driver, stack: dict[str, Any]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, 60)
+    driver.get(f"{stack['base']}/auth/login")
+    user_field = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[name='username']")))
+    user_field.send_keys("admin")
+    driver.find_element(By.CSS_SELECTOR, "input[type='password']").send_keys(_admin_password(stack["local"]))
+    driver.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+    wait.until(lambda d: d.get_cookie("_token") is not None)
 
 
 def test_anonymous_requests_to_the_review_page_are_refused(stack) -> None:
@@ -98,8 +185,6 @@ def test_anonymous_requests_to_the_review_page_are_refused(stack) -> None:
 
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=NO_BROWSER)
 def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, waiting, tmp_path) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -115,19 +200,10 @@ def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, wai
     invoice_id, nit, line_id, proposal = row[0]
     account = "513595" if proposal == "513520" else "513520"  # a correction, whatever was proposed
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver = _browser()
     wait = WebDriverWait(driver, 60)
     try:
-        driver.get(f"{stack['base']}/auth/login")
-        user_field = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[name='username']")))
-        user_field.send_keys("admin")
-        driver.find_element(By.CSS_SELECTOR, "input[type='password']").send_keys(_admin_password(stack["local"]))
-        driver.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
-        wait.until(lambda d: d.get_cookie("_token") is not None)
+        _login(driver, stack)
 
         driver.get(f"{stack['base']}/review/ciclo/{cycle_id}/empresa/{nit}")
         field = wait.until(ec.presence_of_element_located((By.NAME, f"cuenta_{line_id}")))
@@ -158,60 +234,71 @@ def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, wai
 
 
 def test_companies_are_approved_and_rejected_through_the_rest_api(stack, waiting) -> None:
-    run_id = stack["run"]["dag_run_id"]
-    approve, reject = sorted(waiting, key=lambda d: d["task_instance"]["map_index"])
-    answers = {
-        approve["task_instance"]["map_index"]: {"chosen_options": ["Aprobar"], "params_input": {"comentario": "ok"}},
-        reject["task_instance"]["map_index"]: {
-            "chosen_options": ["Rechazar"],
-            "params_input": {"comentario": "faltan soportes"},
-        },
-    }
+    approve, reject = sorted(waiting, key=lambda d: d["task_instance"]["dag_run_id"])
+    runs = {d["task_instance"]["dag_run_id"] for d in waiting}
+    ok = {"chosen_options": ["Aprobar"], "params_input": {"comentario": "ok"}}
+    no = {"chosen_options": ["Rechazar"], "params_input": {"comentario": "faltan soportes"}}
 
-    def answer(map_index: int) -> requests.Response:
-        url = (
-            f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances/company.approval/{map_index}/hitlDetails"
-        )
-        return requests.patch(url, json=answers[map_index], headers=_auth(stack["token"]), timeout=60)
+    def answer(detail: dict[str, Any], body: dict[str, Any]) -> requests.Response:
+        run_id = detail["task_instance"]["dag_run_id"]
+        url = f"{stack['base']}/api/v2/dags/{BOOKS}/dagRuns/{run_id}/taskInstances/approval/-1/hitlDetails"
+        return requests.patch(url, json=body, headers=_auth(stack["token"]), timeout=60)
 
-    answered: list[int] = []
+    answered: list[str] = []
 
-    def finished() -> dict[str, Any] | None:
+    def finished() -> list[str] | None:
         # Answer as a person does: once the request is parked and has been open a few seconds. On Airflow
         # 3.3.2's LocalExecutor a faster answer can fail the parked try; the approval step's retry then asks
         # again, and the accountant answers again.
         for detail in _open_requests(stack, every=False) or []:
-            map_index = detail["task_instance"]["map_index"]
-            if answerable(detail):
-                response = answer(map_index)
-                assert response.status_code == 200, response.text
-                assert answer(map_index).status_code == 409  # one answer per request
-                answered.append(map_index)
-        url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{run_id}"
-        run = requests.get(url, headers=_auth(stack["token"]), timeout=60).json()
-        return run if run["state"] in ("success", "failed") else None
+            if not answerable(detail):
+                continue
+            run_id = detail["task_instance"]["dag_run_id"]
+            if run_id == reject["task_instance"]["dag_run_id"]:
+                # Two answers to the same request at the same moment: Airflow 3.3.2 says 200 to both.
+                with ThreadPoolExecutor(2) as pool:
+                    codes = [f.result().status_code for f in [pool.submit(answer, detail, b) for b in (no, ok)]]
+                assert 200 in codes, codes
+            else:
+                assert answer(detail, ok).status_code == 200
+                assert answer(detail, ok).status_code == 409  # one answer per request, sequentially
+            answered.append(run_id)
+        states = [_run_state(stack, BOOKS, r) for r in runs]
+        return states if all(s in ("success", "failed") for s in states) else None
 
     try:
-        assert poll("the run to finish after the approvals", finished, 240)["state"] == "success"
-        assert sorted(set(answered)) == sorted(answers)
-        assert all(answered.count(i) <= 2 for i in answers)  # the step retries once, never more
-        decisions = sorted(_firm(stack, "SELECT decision, decided_by, comment, run_id FROM company_approvals"))
-        assert decisions == [("approved", "admin", "ok", run_id), ("rejected", "admin", "faltan soportes", run_id)]
-        url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances"
-        tis = requests.get(url, params={"task_id_pattern": "apply_approval"}, headers=_auth(stack["token"]), timeout=60)
-        states = sorted(ti["state"] for ti in tis.json()["task_instances"] if ti["task_id"] == "company.apply_approval")
-        assert states == ["skipped", "success"]  # what follows runs for the approved company only
+        assert poll("the books runs to finish after the answers", finished, 300) == ["success", "success"]
+        assert all(answered.count(r) <= 2 for r in runs)  # the step retries once, never more
+        applied = _firm(stack, "SELECT company_nit, decision, decided_by, run_id FROM approval_decisions "
+                        "WHERE status = 'applied' ORDER BY run_id")  # fmt: skip
+        assert len(applied) == 2 and all(a[2] == "admin" for a in applied)
+        assert (applied[0][1], applied[0][3]) == ("approved", approve["task_instance"]["dag_run_id"])
+        # The raced request: one decision applied; if Airflow kept another answer over it, that one is on
+        # record as refused — what Airflow shows is never silently different from what the books say.
+        raced = reject["task_instance"]["dag_run_id"]
+        overview = requests.get(f"{stack['base']}/review/ciclo/{stack['run']['conf']['cycle']}",
+                                headers=_auth(stack["token"]), timeout=60)  # fmt: skip
+        assert overview.status_code == 200  # opening the overview compares Airflow's answers with the books
+        refused = _firm(stack, "SELECT decision, refused_reason FROM approval_decisions WHERE status = 'refused' "
+                        "AND request_id = %s", (raced,))  # fmt: skip
+        url = f"{stack['base']}/api/v2/dags/{BOOKS}/dagRuns/{raced}/taskInstances/approval/-1/hitlDetails"
+        kept = requests.get(url, headers=_auth(stack["token"]), timeout=60).json()["chosen_options"]
+        decided = {"Aprobar": "approved", "Rechazar": "rejected"}[kept[0]]
+        assert applied[1][1] == decided or [r[0] for r in refused] == [decided], (applied, refused, kept)
+        exported = _firm(stack, "SELECT DISTINCT company_nit FROM exports")
+        approved_nits = sorted(a[0] for a in applied if a[1] == "approved")
+        assert sorted(e[0] for e in exported) == approved_nits  # exported exactly the approved companies
     except BaseException:
-        _keep_for_diagnosis(stack, run_id, answered)
+        _keep_for_diagnosis(stack, answered)
         raise
 
 
-def _keep_for_diagnosis(stack: dict[str, Any], run_id: str, answered: list[int]) -> None:
-    """Print the run's task states and keep the stack's logs (not its database) for a failure's post-mortem."""
-    url = f"{stack['base']}/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances"
+def _keep_for_diagnosis(stack: dict[str, Any], answered: list[str]) -> None:
+    """Print the books runs' task states and keep the stack's logs (not its database) for a post-mortem."""
+    url = f"{stack['base']}/api/v2/dags/{BOOKS}/dagRuns/~/taskInstances"
     tis = requests.get(url, headers=_auth(stack["token"]), timeout=60).json()["task_instances"]
-    print("answered (map indexes, in order):", answered)
-    print({(ti["task_id"], ti["map_index"]): (ti["state"], ti["try_number"]) for ti in tis})
+    print("answered (books runs, in order):", answered)
+    print({(ti["dag_run_id"], ti["task_id"]): (ti["state"], ti["try_number"]) for ti in tis})
     kept = Path(os.environ.get("E2E_KEEP_DIR", "/tmp/quincena-e2e-failure"))
     shutil.copytree(stack["local"], kept, dirs_exist_ok=True, ignore=shutil.ignore_patterns("pgdata"))
     print("stack logs kept in", kept)

@@ -161,8 +161,18 @@ def write_artifacts(costs: CycleCosts, out_dir: Path | None = None) -> CycleCost
         writer.writeheader()
         writer.writerows(plain(row) for row in costs.exports)
     costs.html_path = out_dir / "cycle_report.html"
-    costs.html_path.write_text(render_html(costs), encoding="utf-8")
+    _replace(costs.html_path, render_html(costs))
     return costs
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write the file whole or not at all: several books runs of a cycle may refresh its report at once."""
+    import os
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        handle.write(text)
+    os.replace(handle.name, path)
 
 
 def render_html(costs: CycleCosts) -> str:

@@ -105,36 +105,6 @@ class CompanyApprovalOperator(HITLOperator):
         self.subject, self.body = request_text(summary, name)
         return super().execute(context)
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        """The answer the request resumed with, plus Airflow's stored answer when another one overwrote it
-        (two answers at the same moment both succeed in Airflow 3.3.2 and the last is kept)."""
-        answer = dict(super().execute_complete(context, event))
-        answer["ti_id"] = str(context["ti"].id)
-        stored = stored_answer(answer["ti_id"])
-        if stored is not None and not same_answer(answer, stored):
-            log.warning("approval request answered twice: %s, then %s", answer.get("chosen_options"),
-                        stored.get("chosen_options"))  # fmt: skip
-            answer["overwritten_by"] = stored
-        return answer
-
-
-def stored_answer(ti_id: str) -> dict[str, Any] | None:
-    """The answer Airflow holds now for the approval task ``ti_id`` (from a running task), or None."""
-    from uuid import UUID
-
-    from airflow.sdk.execution_time.hitl import get_hitl_detail_content_detail
-
-    detail = get_hitl_detail_content_detail(UUID(ti_id))
-    if not detail.response_received or not detail.chosen_options:
-        return None
-    user = detail.responded_by_user
-    return {
-        "chosen_options": list(detail.chosen_options),
-        "params_input": dict(detail.params_input or {}),
-        "responded_at": detail.responded_at.isoformat() if detail.responded_at else None,
-        "responded_by_user": {"id": user.id, "name": user.name} if user else None,
-    }
-
 
 def same_answer(first: dict[str, Any], second: dict[str, Any]) -> bool:
     """The same person chose the same option with the same comment."""

@@ -67,37 +67,25 @@ def prepare(conf: dict[str, Any], run_id: str) -> dict[str, Any]:
         "books_digest": request["books_digest"],
     }
     log.info("company %s cycle %s: approval requested (%s): %s", nit, cycle_id, request["reason"], summary)
+    refresh_report(cycle_id, nit)  # the cycle's report shows the company waiting, and since when
     return summary
 
 
-def apply(
-    summary: dict[str, Any], answer: approvals.Answer | None, run_id: str, later: approvals.Answer | None = None
-) -> dict[str, Any]:
-    """Record the answer; a request left without one (marked done by hand) records nothing. ``later``: another
-    answer Airflow kept over it, recorded after it (and so refused: the first answer wins)."""
+def refresh_report(cycle_id: str, company_nit: str):
+    """Rewrite the cycle's cost report (every company it covers) with the approval states as they are now."""
+    from quincena.costs import cycle_costs
+
+    companies = [r["member"] for r in db.query("cycle_report_companies", {"cycle_id": cycle_id})]
+    return cycle_costs.aggregate_cycle(cycle_id, sorted(set(companies) | {company_nit}))
+
+
+def apply(summary: dict[str, Any], answer: approvals.Answer | None, run_id: str) -> dict[str, Any]:
+    """Record the answer; a request left without one (marked done by hand) records nothing."""
     if answer is None:
         log.warning("company %s cycle %s: the approval step gave no answer; nothing recorded",
                     summary["company_nit"], summary["cycle_id"])  # fmt: skip
         return {"company_nit": summary["company_nit"], "cycle_id": summary["cycle_id"], "status": "none"}
-    recorded = approvals.record(summary["request_id"], answer, run_id)
-    if later is not None:
-        approvals.record(summary["request_id"], later, run_id)
-    return recorded.to_dict()
-
-
-def record_overwrite(summary: dict[str, Any] | None, stored: approvals.Answer | None, run_id: str) -> None:
-    """An answer that reached Airflow after the run resumed (found when the run ends): kept, as refused,
-    unless it is the very decision already recorded."""
-    if summary is None or stored is None:
-        return
-    first = db.query("approval_decision_first", {"request_id": summary["request_id"]})
-    if first and (first[0]["decision"], first[0]["decided_by"]) == (stored.decision, stored.decided_by):
-        return
-    already = approvals.history(summary["company_nit"], summary["cycle_id"])
-    if any(h["request_id"] == summary["request_id"] and h["status"] == "refused" and h["decision"] == stored.decision
-           and h["decided_by"] == stored.decided_by for h in already):  # fmt: skip
-        return
-    approvals.record(summary["request_id"], stored, run_id)
+    return approvals.record(summary["request_id"], answer, run_id).to_dict()
 
 
 FAILED_STATES = {"failed", "upstream_failed"}
@@ -111,15 +99,12 @@ def failed_steps(task_states: dict[str, Any], run_id: str) -> list[str]:
 
 def finish(summary: dict[str, Any] | None, failed: list[str]) -> dict[str, Any]:
     """Rewrite the cycle's report with the approval states; a failed step closes the request as failed."""
-    from quincena.costs import cycle_costs
-
     if summary is None:
         raise StepFailed("the prepare step failed (see its log): no request was made")
     nit, cycle_id = summary["company_nit"], summary["cycle_id"]
     if failed:
         db.execute("approval_request_failed", {"request_id": summary["request_id"], "failed_step": ", ".join(failed)})
-    companies = [r["member"] for r in db.query("cycle_report_companies", {"cycle_id": cycle_id})]
-    report = cycle_costs.aggregate_cycle(cycle_id, sorted(set(companies) | {nit}))
+    report = refresh_report(cycle_id, nit)
     if failed:
         _alert_failed(summary, failed, str(report.html_path))
         raise StepFailed(

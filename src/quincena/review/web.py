@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from quincena.books import approvals
 from quincena.core import db
 from quincena.core.html import esc
-from quincena.review import actions, worklist
+from quincena.review import actions, airflow_answers, worklist
 
 CSRF_COOKIE = "quincena_csrf"
 CSRF_FIELD = "csrf_token"
@@ -141,6 +141,7 @@ def cycle_page(request: Request, cycle_id: str, user: User) -> HTMLResponse:
     _check(cycle_id)
     base = _base(request)
     rows = []
+    airflow_answers.record_overwritten(cycle_id)  # an answer Airflow kept over the applied one: on record, shown
     listed = worklist.companies(cycle_id)
     states = {s["company_nit"]: s for s in approvals.cycle_states(cycle_id, [c["nit"] for c in listed])}
     for c in listed:
