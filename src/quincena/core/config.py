@@ -240,9 +240,16 @@ DEMO_INT_VARIABLES = {
 }
 
 
+DEMO_TEXT_VARIABLES = {
+    "cycle": "QUINCENA_DEMO_CYCLE",
+    "simulator_spend_limit_usd": "QUINCENA_DEMO_SIMULATOR_SPEND_LIMIT_USD",
+}
+
+
 def demo_setting(name: str) -> str | None:
-    """A QUINCENA_DEMO_* value (``companies``, ``invoices``, ``api_port``, ``simulator_port``, ``seed``, ``cycle``)."""
-    variable = DEMO_INT_VARIABLES.get(name, "QUINCENA_DEMO_CYCLE" if name == "cycle" else None)
+    """A QUINCENA_DEMO_* value (``companies``, ``invoices``, ``api_port``, ``simulator_port``, ``seed``, ``cycle``,
+    ``simulator_spend_limit_usd``: the simulated account answers 402 once its spend reaches it)."""
+    variable = DEMO_INT_VARIABLES.get(name) or DEMO_TEXT_VARIABLES.get(name)
     if variable is None:
         raise KeyError(name)
     return os.environ.get(variable) or None

@@ -134,6 +134,8 @@ def simulator_argv(paths: DemoPaths, settings: DemoSettings) -> list[str]:
         "--rate-429", "0.02",
         "--retry-after", "1",
         "--seed", str(settings.seed),
+        # A rehearsal of a balance running out mid-cycle (then POST /admin/topup and resume the run).
+        *(["--spend-limit-usd", limit] if (limit := config.demo_setting("simulator_spend_limit_usd")) else []),
     ]  # fmt: skip
 
 
