@@ -23,21 +23,26 @@ def table_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def _data() -> dict[str, Any]:
+def _data() -> tuple[dict[str, Any], str]:
+    """The table's JSON and how to name it in an error line."""
+    from deepseek_provider.exceptions import ConfigurationError
+
     path = table_path()
     if path is None:
         text = resources.files("deepseek_provider").joinpath("prices.json").read_text(encoding="utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
-    return json.loads(text)
+        return json.loads(text), "price table deepseek_provider/prices.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), f"price table {path}"
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read DeepSeek price table {path}: {exc}") from None
 
 
 def load_with_unit() -> tuple[Any, int]:
     """The configured PriceTable and its unit (tokens per price)."""
     from deepseek_provider.pricing import PriceTable
 
-    data = _data()
-    return PriceTable.from_dict(data), int(data.get("unit_tokens", 1_000_000))
+    data, name = _data()
+    return PriceTable.from_dict(data, name), int(data.get("unit_tokens", 1_000_000))
 
 
 def load() -> Any:

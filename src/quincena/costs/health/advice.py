@@ -108,6 +108,9 @@ def _off_peak_advice(off: Mapping[str, Any]) -> dict[str, str]:
             "text": "No peak/off-peak prices in force for this week's models: when cycles run does not change cost.",
         }
     windows = ", ".join(f"{a}–{b}" for a, b in off["peak_windows_utc"])
+    days = off.get("peak_days_utc") or []
+    if days and len(days) < 7:  # Bogotá's evening window falls on the previous local day; UTC days are the rule
+        windows = f"{'/'.join(days)} {windows}"
     local = ", ".join(f"{a}–{b}" for a, b in off["peak_windows_bogota"])
     saving = Decimal(off["saving_usd"])
     if saving > 0:

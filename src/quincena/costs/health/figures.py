@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from deepseek_provider.pricing import WEEKDAYS
 from deepseek_provider.redact import clip
 
 from quincena.core import config, db
@@ -294,6 +295,7 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
     unpriced: set[str] = set()
     versions: set[str] = set()
     windows: tuple[tuple[time, time], ...] = ()
+    days: frozenset[int] = frozenset()
     for row in rows:
         hour = row["hour_utc"].replace(tzinfo=UTC)
         as_run += Decimal(row["cost_usd"])
@@ -308,7 +310,8 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
         if version.endswith(":peak"):
             peak_tokens += count
         versions.add(entry.version)
-        windows = entry.peak_windows or windows
+        if entry.peak is not None:
+            windows, days = entry.peak_windows, entry.peak_days
         if version.endswith(":peak"):  # the ledger's cost of the hours inside a peak window
             spent_peak += Decimal(row["cost_usd"])
         off += _price(row, entry.base, unit)
@@ -319,6 +322,7 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
         "peak_pricing": bool(windows),
         "peak_windows_utc": [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in windows],
         "peak_windows_bogota": [[_bogota_clock(a), _bogota_clock(b)] for a, b in windows],
+        "peak_days_utc": [WEEKDAYS[d] for d in sorted(days)],
         "tokens": tokens,
         "peak_tokens": peak_tokens,
         "peak_token_share": _ratio(peak_tokens, tokens),
