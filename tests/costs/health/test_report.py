@@ -160,6 +160,7 @@ def test_every_figure_of_the_week(seeded, tmp_path) -> None:
         "price_versions": ["v4.1-2026-08-16"], "peak_pricing": True,
         "peak_windows_utc": [["01:00", "04:00"], ["06:00", "10:00"]],
         "peak_windows_bogota": [["20:00", "23:00"], ["01:00", "05:00"]],
+        "peak_days_utc": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],  # the seed's table has no days: all
         "tokens": 4_160_000, "peak_tokens": 1_040_000, "peak_token_share": "0.2500",
         "priced_as_run_usd": "0.37200000", "all_off_peak_usd": "0.29760000", "all_peak_usd": "0.59520000",
         "saving_usd": "0.07440000", "saving_share": "0.2000", "unpriced_models": [],
