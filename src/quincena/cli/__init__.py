@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "quincena.cli.demo",
     "quincena.cli.ingest",
     "quincena.cli.reconcile",
+    "quincena.cli.prices",
     "quincena.cli.tax",
     "quincena.cli.export",
     "quincena.cli.eval",
