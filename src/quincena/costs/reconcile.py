@@ -115,7 +115,7 @@ def ledger_sides(rows: Iterable[Mapping[str, Any]], prices: Any) -> dict[GroupKe
     return sides
 
 
-def _gap(export: Decimal, ledger: Decimal, tolerance: Decimal) -> bool:
+def gap(export: Decimal, ledger: Decimal, tolerance: Decimal) -> bool:
     """Relative to the larger side, so a value against zero is always a gap."""
     larger = max(abs(export), abs(ledger))
     return bool(larger) and abs(export - ledger) / larger > tolerance
@@ -187,8 +187,8 @@ def _compare(
     for key in sorted(set(exported) | set(recorded)):
         exp, led = exported.get(key, Side()), recorded.get(key, Side())
         day, key_name, model = key
-        amount_gaps = [k for k in TYPES if _gap(exp.amounts[k], led.amounts[k], tolerance)]
-        cost_gap = compare_cost and _gap(exp.cost, led.cost, tolerance)
+        amount_gaps = [k for k in TYPES if gap(exp.amounts[k], led.amounts[k], tolerance)]
+        cost_gap = compare_cost and gap(exp.cost, led.cost, tolerance)
         verdict = _verdict(exp, led, amount_gaps, cost_gap)
         for kind in TYPES:
             rows.append(_row(key, kind, exp.amounts[kind], led.amounts[kind], kind in amount_gaps, verdict))
@@ -235,7 +235,7 @@ def _cost_file_notes(export: UsageExport, tolerance: Decimal) -> list[str]:
     return [
         f"{day}: cost file says {_fmt(charged[day])}, amount file Σ price × amount is {_fmt(billed[day])}"
         for day in sorted(set(billed) | set(charged))
-        if _gap(charged[day], billed[day], tolerance)
+        if gap(charged[day], billed[day], tolerance)
     ]
 
 
