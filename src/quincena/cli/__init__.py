@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "quincena.cli.ingest",
     "quincena.cli.reconcile",
     "quincena.cli.prices",
+    "quincena.cli.statement",
     "quincena.cli.tax",
     "quincena.cli.export",
     "quincena.cli.eval",
