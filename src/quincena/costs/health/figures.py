@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -340,3 +340,23 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
 def _bogota_clock(clock: time) -> str:
     moment = datetime.combine(date(2026, 1, 5), clock, tzinfo=UTC).astimezone(config.TZ)
     return moment.strftime("%H:%M")
+
+
+# -- next year's withholding rules -----------------------------------------------------------
+def tax_rules_figures(week: Week) -> dict[str, Any]:
+    """Which tax years' withholding rules the firm needs now and which are missing.
+
+    DIAN publishes next year's UVT in December, so from 1 December the next year's file is due; a
+    year running without its own file sends every invoice to review.
+    """
+    from quincena.books.withholdings import rules
+
+    last_day = (week.end - timedelta(microseconds=1)).astimezone(config.TZ).date()
+    needed = [last_day.year] + ([last_day.year + 1] if last_day.month == 12 else [])
+    present = set(rules.available_years())
+    return {
+        "as_of": last_day.isoformat(),
+        "needed_years": needed,
+        "missing_years": [year for year in needed if year not in present],
+        "folder": "include/tax",
+    }

@@ -28,11 +28,12 @@ class Signals:
     # Model x prompt versions in order of first use: (label, kept, reviewed).
     agreement_versions: tuple[tuple[str, int, int], ...] = ()
     agreement_min_lines: int = 20  # fewer reviewed lines than this: too few to judge
+    tax_rules_missing: tuple[int, ...] = ()  # tax years due (this one; from December the next) with no rules file
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # rate_429 | spread | budget | low_balance | agreement | agreement_drop
+    kind: str  # rate_429 | spread | budget | low_balance | agreement | agreement_drop | tax_rules
     subject: str  # "account", a key name, "firm" or a company NIT
     value: str
     threshold: str
@@ -84,7 +85,18 @@ def decide_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
                 alerts.append(_budget_alert(nit, forecast, budget, ratio, thresholds))
     alerts.extend(_balance_alerts(signals, thresholds))
     alerts.extend(_agreement_alerts(signals, thresholds))
+    alerts.extend(tax_rules_alert(year) for year in signals.tax_rules_missing)
     return alerts
+
+
+def tax_rules_alert(year: int) -> Alert:
+    """Spanish, for the accountants: the year's withholding rules file is missing."""
+    return Alert(
+        "tax_rules", "firm", f"rules-{year}.json", "presente",
+        f"Faltan las reglas de retención de {year} (include/tax/rules-{year}.json): la DIAN publica la UVT "
+        f"en diciembre; agréguelas (ver README, Retenciones) o desde el 1 de enero de {year} cada factura de "
+        f"{year} irá a revisión.",
+    )  # fmt: skip
 
 
 def _agreement_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
@@ -176,6 +188,7 @@ def signals_from_figures(figures: Mapping[str, Any]) -> Signals:
         balance_available=balance.get("is_available"),
         runway_days=_dec(balance.get("runway_days")),
         **_agreement_signals(figures.get("agreement")),
+        tax_rules_missing=tuple((figures.get("tax_rules") or {}).get("missing_years", ())),
     )
 
 
