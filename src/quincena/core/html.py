@@ -18,7 +18,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5re
 .banner{background:#fff3c4;border-left:4px solid #f0b429;padding:.5rem 1rem;font-weight:bold}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d9e2ec}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
-th,td{padding:.25rem .6rem;border-bottom:1px solid #e4e7eb}
+th,td{padding:.25rem .45rem;border-bottom:1px solid #e4e7eb}
 th{background:#f0f4f8;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .meta{color:#52606d;font-size:.9rem}.alert{background:#ffe3e3;border-left:4px solid #d64545;padding:.5rem 1rem}
 .ok{background:#e3f9e5;border-left:4px solid #3f9142;padding:.5rem 1rem}svg text{font-size:11px;fill:#334e68}
