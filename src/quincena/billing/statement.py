@@ -7,7 +7,6 @@ Figures are ``statement_month.sql`` over ``api_calls``: the same rows and counte
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -154,11 +153,9 @@ def _csv_row(month: MonthStatements, statement: Statement, line: dict[str, Any],
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    from quincena.costs.reconcile import write_rows
+
+    return write_rows(path, CSV_COLUMNS, rows)
 
 
 def write(month: MonthStatements, out_dir: Path, company: str | None = None) -> list[Path]:

@@ -17,7 +17,6 @@ Likely causes, from what the day's groups show:
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from collections import defaultdict
@@ -231,19 +230,11 @@ def reconcile_month(
         status = DIFFERENCES if any(d["flagged"] for d in days) else RECONCILED
         month = MonthReconciliation(month_label(first), status, export.source, tolerance, days,
                                     notes + result.notes, result)  # fmt: skip
-    _write_days(month, out_dir / "reconciliation_days.csv")
+    reconcile.write_rows(out_dir / "reconciliation_days.csv", DAY_COLUMNS, month.days)
     store(month)
     for line in month.lines():
         log.info("%s", line)
     return month
-
-
-def _write_days(month: MonthReconciliation, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=DAY_COLUMNS)
-        writer.writeheader()
-        writer.writerows(plain(d) for d in month.days)
 
 
 def store(month: MonthReconciliation) -> None:

@@ -249,13 +249,18 @@ def load_ledger(period: tuple[date, date]) -> list[dict[str, Any]]:
 CSV_COLUMNS = ("utc_date", "key_name", "model", "type", "export", "ledger", "diff", "diff_pct", "gap", "verdict")
 
 
-def write_csv(result: Reconciliation, path: Path) -> Path:
+def write_rows(path: Path, columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> Path:
+    """A CSV of plain values (exact Decimals, ISO dates), its folder made as needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
-        writer.writerows(plain(r) for r in result.rows)
-    result.csv_path = path
+        writer.writerows(plain(r) for r in rows)
+    return path
+
+
+def write_csv(result: Reconciliation, path: Path) -> Path:
+    result.csv_path = write_rows(path, CSV_COLUMNS, result.rows)
     return path
 
 
