@@ -67,7 +67,7 @@ def _spread(figures: Mapping[str, Any]) -> str:
             "pareja": [_num(k["even_share"]) for k in active],
         },
     )
-    max_spread = figures["settings"]["thresholds"]["max_spread"]
+    max_spread = report_html.percent(figures["settings"]["thresholds"]["max_spread"])
     flagged = [k["key"] for k in active if k["spread_flag"]]
     note = (
         f"<p class='alert'>A más de {esc(max_spread)} de un reparto parejo: {esc(flagged)}</p>"
