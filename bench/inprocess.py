@@ -354,9 +354,10 @@ def offpeak(quick: bool) -> dict:
     sim.stop()
     table = prices.load()
     slots, mean_s, sd_s = 16, 11.5, 2.5
-    start = datetime(2026, 11, 17, 0, 59, 30, tzinfo=UTC)  # 30 s before the 01:00 UTC (20:00 Bogotá) window
+    start = datetime(2026, 11, 17, 0, 59, 30, tzinfo=UTC)  # Tuesday, 30 s before the 01:00 UTC (20:00 Bogotá) window
+    weekend = datetime(2026, 11, 21, 0, 59, 30, tzinfo=UTC)  # the same clock on a Saturday: off-peak all day
 
-    def replay(policy: str) -> dict:
+    def replay(policy: str, start: datetime = start) -> dict:
         rng = random.Random(5)
         began = rule.wait_until(start, policy, table)  # the wait_offpeak sensor
         free = [began] * slots
@@ -379,12 +380,15 @@ def offpeak(quick: bool) -> dict:
                 "finished_h": (end - start).total_seconds() / 3600}  # fmt: skip
 
     runs = {policy: replay(policy) for policy in ("ignore", "prefer", "strict")}
+    sat = {policy: replay(policy, weekend) for policy in ("ignore", "strict")}
     return {
         "scale": f"{companies} companies x {invoices} invoices, {len(calls)} calls, pool {slots}, "
         f"L ~{mean_s:g}±{sd_s:g} s, start {start:%H:%M} UTC",
         **{f"{p}_{k}": v for p, r in runs.items() for k, v in r.items()},
         "ratio_strict": runs["strict"]["usd"] / runs["ignore"]["usd"],
         "ratio_prefer": runs["prefer"]["usd"] / runs["ignore"]["usd"],
+        **{f"weekend_{p}_{k}": v for p, r in sat.items() for k, v in r.items()},
+        "weekend_ratio_strict": sat["strict"]["usd"] / sat["ignore"]["usd"],
     }
 
 

@@ -224,6 +224,13 @@ def main() -> int:
             f"{off['ignore_calls']}", "(info)", None)  # fmt: skip
         row("6 off-peak", "hours to finish: none / strict", f"{off['ignore_finished_h']:.2f} / "
             f"{off['strict_finished_h']:.2f}", "(info)", None)  # fmt: skip
+        weekend_ok = (
+            off["weekend_strict_finished_h"] == off["weekend_ignore_finished_h"]
+            and not (off["weekend_ignore_peak_calls"])
+        )
+        row("6 off-peak", "Saturday start: calls at peak / hours to finish none vs strict",
+            f"{off['weekend_ignore_peak_calls']} / {off['weekend_ignore_finished_h']:.2f} vs "
+            f"{off['weekend_strict_finished_h']:.2f}", "0 / no wait", weekend_ok)  # fmt: skip
 
     print("7. the same cycle on CeleryExecutor, two workers ...", flush=True)
     celery = run("pool.py", "--quick", "--celery", "--latency-ms", "1000", "--tag", "celery", timeout=1800)

@@ -79,7 +79,7 @@ def test_a_cycle_without_calls_prints_zero_costs_without_exponent(clean_db, tmp_
     assert result.to_dict()["total_cost_usd"] == "0"
     csv_text, page = result.csv_path.read_text(encoding="utf-8"), result.html_path.read_text(encoding="utf-8")
     assert "0E-8" not in csv_text and "0.00000000" in csv_text  # the CSV keeps the ledger's precision
-    assert "0E-8" not in page and "US$0.00" in page  # the page shows money as money
+    assert "0E-8" not in page and "US$0,00" in page  # the page shows money as money (Colombian notation)
 
 
 def test_spend_is_split_into_peak_and_off_peak(clean_db, tmp_path) -> None:

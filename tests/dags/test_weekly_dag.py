@@ -101,7 +101,7 @@ def test_weekly_run_end_to_end(clean_db, dagbag, simulator, deepseek_conn, tmp_p
     page = health_seed.check_html((out / "weekly_health.html").read_text(encoding="utf-8"))
     assert page.counts["svg"] >= 6 and page.counts["table"] >= 8
     text = "".join(page.text)
-    assert "6 alerta(s)" in text and "Conciliación con la exportación" in text and "3.50" in text
+    assert "6 alerta(s)" in text and "Conciliación con la exportación" in text and "3,50" in text
     assert (out / "weekly_health.csv").is_file() and (out / "reconcile" / "usage.csv").is_file()
     stored = json.dumps(figures) + (out / "weekly_health.html").read_text(encoding="utf-8")
     assert not any(secret in stored for secret in SIM_KEYS.values())

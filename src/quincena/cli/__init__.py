@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "quincena.cli.demo",
     "quincena.cli.ingest",
     "quincena.cli.reconcile",
+    "quincena.cli.prices",
+    "quincena.cli.statement",
     "quincena.cli.tax",
     "quincena.cli.export",
     "quincena.cli.eval",

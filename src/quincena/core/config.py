@@ -253,3 +253,15 @@ def demo_setting(name: str) -> str | None:
     if variable is None:
         raise KeyError(name)
     return os.environ.get(variable) or None
+
+
+# -- client statements --------------------------------------------------------------------------
+def firm_name(env: Mapping[str, str] | None = None) -> str:
+    """QUINCENA_FIRM_NAME: the firm's name printed on every client statement."""
+    return setting("QUINCENA_FIRM_NAME", "Firma contable", env) or "Firma contable"
+
+
+def statement_rate(env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """QUINCENA_STATEMENT_COP_PER_USD and QUINCENA_STATEMENT_RATE_DATE (the TRM's date; empty: a fixed
+    rate), as text; the statement validates them."""
+    return setting("QUINCENA_STATEMENT_COP_PER_USD", None, env), setting("QUINCENA_STATEMENT_RATE_DATE", None, env)

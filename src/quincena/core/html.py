@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from quincena.core import es
 from quincena.core.numbers import decimal_text
 
 _CSS = """
@@ -15,7 +18,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5re
 .banner{background:#fff3c4;border-left:4px solid #f0b429;padding:.5rem 1rem;font-weight:bold}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d9e2ec}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
-th,td{padding:.25rem .6rem;border-bottom:1px solid #e4e7eb}
+th,td{padding:.25rem .45rem;border-bottom:1px solid #e4e7eb}
 th{background:#f0f4f8;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .meta{color:#52606d;font-size:.9rem}.alert{background:#ffe3e3;border-left:4px solid #d64545;padding:.5rem 1rem}
 .ok{background:#e3f9e5;border-left:4px solid #3f9142;padding:.5rem 1rem}svg text{font-size:11px;fill:#334e68}
@@ -123,6 +126,7 @@ HEADERS = {
     "file": "Archivo",
     "error": "Error",
 }
+_VERBATIM = ("year", "hour_utc", "hour_bogota", "nit", "member", "number", "version", "_id")  # labels, not amounts
 _PERCENT_SUFFIXES = ("_ratio", "_share", "rate_429", "_share_of_lines", "share_of_calls", "agreement")
 
 
@@ -131,21 +135,43 @@ def header(column: str) -> str:
 
 
 def usd(value: Any) -> str:
-    """US$ with thousands separators; cents and beyond kept to the ledger's precision, trailing zeros cut."""
+    """US$ in Colombian notation (US$1.234,50); cents and beyond kept to the ledger's precision, trailing
+    zeros cut."""
     amount = Decimal(str(value))
     text = f"{amount:,.8f}".rstrip("0")
     whole, _, cents = text.partition(".")
-    return f"US${whole}.{cents.ljust(2, '0')}"
+    return f"US${whole.replace(',', '.')},{cents.ljust(2, '0')}"
 
 
 def percent(value: Any) -> str:
-    return f"{(Decimal(str(value)) * 100).quantize(Decimal('0.1'), ROUND_HALF_UP)} %"
+    """``0.0525`` → ``5,3 %``."""
+    return es.percent(Decimal(str(value)), 1)
+
+
+_DECIMAL_TEXT = re.compile(r"^-?\d+\.\d+$")  # "3.50" as the stored figures keep it; never a NIT or an id
+
+
+def _number(value: int | float | Decimal | str) -> str | None:
+    """A number in Colombian notation with the places it has (130.000; 3,50), or None when not one."""
+    if isinstance(value, str):
+        if not _DECIMAL_TEXT.match(value):
+            return None
+        value = Decimal(value)
+    if isinstance(value, int):
+        return es.number(value, 0)
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    places = max(0, -value.as_tuple().exponent) if value.is_finite() else 0
+    return es.number(value, places)
 
 
 def cell(column: str, value: Any) -> str:
-    """One table value as a person reads it: US$ for *_usd columns, % for ratios and shares."""
+    """One table value as a person reads it: US$ for *_usd columns, % for ratios and shares, numbers as
+    1.234,5 and dates as 2 de diciembre de 2026."""
     if isinstance(value, bool):
         return "sí" if value else "no"
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return esc(es.long_date(value))
     if value is None or not isinstance(value, int | float | Decimal | str):
         return esc(value)
     try:
@@ -153,6 +179,10 @@ def cell(column: str, value: Any) -> str:
             return esc(usd(value))
         if column.endswith(_PERCENT_SUFFIXES):
             return esc(percent(value))
+        if not column.endswith(_VERBATIM):
+            number = _number(value)
+            if number is not None:
+                return esc(number)
     except ArithmeticError:  # a text such as "n/a" in a money column
         return esc(value)
     return esc(value)

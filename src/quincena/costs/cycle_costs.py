@@ -197,10 +197,11 @@ def render_html(costs: CycleCosts) -> str:
             "registrar la respuesta (filas de api_calls aún in_flight). El costo de abajo no las incluye; DeepSeek "
             "pudo cobrarlas (ver quincena reconcile).</p>"
         )
-    summary_cols = ["invoices", "classified", "review", "pending", "quarantined_files", "calls", "rate_limited",
-                    "in_flight_calls", "cost_usd", "peak_cost_usd", "off_peak_cost_usd", "avg_cost_per_invoice_usd",
-                    "cache_hit_ratio", "memory_share_of_lines"]  # fmt: skip
-    summary = report_html.table([t], summary_cols)
+    # Two narrower tables rather than one wide one: each must fit a 1366 px laptop screen.
+    invoice_cols = ["invoices", "classified", "review", "pending", "quarantined_files", "memory_share_of_lines"]
+    call_cols = ["calls", "rate_limited", "in_flight_calls", "cost_usd", "peak_cost_usd", "off_peak_cost_usd",
+                 "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
+    summary = report_html.table([t], invoice_cols) + report_html.table([t], call_cols)
     names = [f"{c['member']} {c['name']}" for c in costs.companies]
     company_chart = report_html.bar_chart(
         "Costo por empresa (US$): exacto vs proporcional",
@@ -216,10 +217,10 @@ def render_html(costs: CycleCosts) -> str:
         "Aciertos de caché del prompt por empresa", names,
         {"aciertos de caché": [c["cache_hit_ratio"] for c in costs.companies]},
     )  # fmt: skip
-    company_cols = ["member", "name", "invoices", "classified", "review", "pending", "quarantined_files",
-                    "memory_lines", "model_lines", "calls", "rate_limited", "cost_usd", "peak_cost_usd",
-                    "proportional_cost_usd", "avg_cost_per_invoice_usd", "cache_hit_ratio", "first_call_s",
-                    "last_call_s"]  # fmt: skip
+    company_cols = ["member", "name", "invoices", "calls", "cost_usd", "peak_cost_usd", "proportional_cost_usd",
+                    "avg_cost_per_invoice_usd", "cache_hit_ratio"]  # fmt: skip
+    company_work_cols = ["member", "name", "classified", "review", "pending", "quarantined_files", "memory_lines",
+                         "model_lines", "rate_limited", "first_call_s", "last_call_s"]  # fmt: skip
     key_cols = ["member", "calls", "ok_calls", "rate_limited", "failed_calls", "in_flight_calls",
                 "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "completion_tokens", "cost_usd", "peak_cost_usd",
                 "cache_hit_ratio"]  # fmt: skip
@@ -230,6 +231,7 @@ def render_html(costs: CycleCosts) -> str:
         [
             ("Resumen", status + summary),
             ("Costo por empresa", company_chart + report_html.table(costs.companies, company_cols)),
+            ("Facturas y llamadas por empresa", report_html.table(costs.companies, company_work_cols)),
             ("Costo por clave de API", key_chart + report_html.table(costs.keys, key_cols)),
             ("Caché del prompt", cache_chart),
             ("Aprobación de cada empresa", _approvals_table(costs.approvals)),

@@ -115,7 +115,7 @@ def ledger_sides(rows: Iterable[Mapping[str, Any]], prices: Any) -> dict[GroupKe
     return sides
 
 
-def _gap(export: Decimal, ledger: Decimal, tolerance: Decimal) -> bool:
+def gap(export: Decimal, ledger: Decimal, tolerance: Decimal) -> bool:
     """Relative to the larger side, so a value against zero is always a gap."""
     larger = max(abs(export), abs(ledger))
     return bool(larger) and abs(export - ledger) / larger > tolerance
@@ -187,8 +187,8 @@ def _compare(
     for key in sorted(set(exported) | set(recorded)):
         exp, led = exported.get(key, Side()), recorded.get(key, Side())
         day, key_name, model = key
-        amount_gaps = [k for k in TYPES if _gap(exp.amounts[k], led.amounts[k], tolerance)]
-        cost_gap = compare_cost and _gap(exp.cost, led.cost, tolerance)
+        amount_gaps = [k for k in TYPES if gap(exp.amounts[k], led.amounts[k], tolerance)]
+        cost_gap = compare_cost and gap(exp.cost, led.cost, tolerance)
         verdict = _verdict(exp, led, amount_gaps, cost_gap)
         for kind in TYPES:
             rows.append(_row(key, kind, exp.amounts[kind], led.amounts[kind], kind in amount_gaps, verdict))
@@ -235,7 +235,7 @@ def _cost_file_notes(export: UsageExport, tolerance: Decimal) -> list[str]:
     return [
         f"{day}: cost file says {_fmt(charged[day])}, amount file Σ price × amount is {_fmt(billed[day])}"
         for day in sorted(set(billed) | set(charged))
-        if _gap(charged[day], billed[day], tolerance)
+        if gap(charged[day], billed[day], tolerance)
     ]
 
 
@@ -249,13 +249,18 @@ def load_ledger(period: tuple[date, date]) -> list[dict[str, Any]]:
 CSV_COLUMNS = ("utc_date", "key_name", "model", "type", "export", "ledger", "diff", "diff_pct", "gap", "verdict")
 
 
-def write_csv(result: Reconciliation, path: Path) -> Path:
+def write_rows(path: Path, columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> Path:
+    """A CSV of plain values (exact Decimals, ISO dates), its folder made as needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
-        writer.writerows(plain(r) for r in result.rows)
-    result.csv_path = path
+        writer.writerows(plain(r) for r in rows)
+    return path
+
+
+def write_csv(result: Reconciliation, path: Path) -> Path:
+    result.csv_path = write_rows(path, CSV_COLUMNS, result.rows)
     return path
 
 

@@ -1,7 +1,7 @@
 """Peak and off-peak hours of DeepSeek billing, read from the price table, and the cycle's waiting rule.
 
-DeepSeek bills peak hours double; the windows (UTC) are part of each dated price entry
-(``peak_windows_utc``), so they are read from the one price table (``quincena.deepseek.prices``).
+DeepSeek bills peak hours double; the peak days and windows (UTC) are part of each dated price entry,
+so they are read from the one price calendar (``quincena.deepseek.prices``), the same one billing uses.
 """
 
 from __future__ import annotations
@@ -12,35 +12,31 @@ from typing import Any
 from quincena.core import config
 
 
-def peak_windows(at: datetime, table: Any = None, model: str | None = None) -> list[tuple[time, time]]:
-    """The peak windows (UTC clock times) in force at ``at`` for ``model`` (None: the connection's default)."""
+def _calendar(table: Any, model: str | None) -> tuple[Any, str]:
     from deepseek_provider.connection import HookSettings
-    from deepseek_provider.exceptions import UnknownModelError
 
     from quincena.deepseek import prices
 
-    table = table if table is not None else prices.load()
+    return (table if table is not None else prices.load()), model or HookSettings.model
+
+
+def peak_windows(at: datetime, table: Any = None, model: str | None = None) -> list[tuple[time, time]]:
+    """The peak windows (UTC clock times) of ``at``'s UTC day for ``model`` (None: the connection's
+    default); none on a day the calendar leaves off-peak (weekends) or before peak billing started."""
+    from deepseek_provider.exceptions import UnknownModelError
+
+    table, model = _calendar(table, model)
     try:
-        entry = table.entry(model or HookSettings.model, at)
+        entry = table.entry(model, at)
     except UnknownModelError:  # not priced at ``at``: no known windows
         return []
-    return sorted(entry.peak_windows) if entry.peak is not None else []
+    return list(entry.peak_windows_on(at.astimezone(UTC).date()))
 
 
 def peak_end(at: datetime, table: Any = None, model: str | None = None) -> datetime | None:
-    """When the peak window holding ``at`` ends (following back-to-back windows), or None when off-peak."""
-    at = at.astimezone(UTC)
-    windows = peak_windows(at, table, model)
-    end: datetime | None = None
-    moment = at
-    for _ in range(len(windows) + 1):
-        clock = moment.time()
-        inside = [w for w in windows if w[0] <= clock < w[1]]
-        if not inside:
-            break
-        end = datetime.combine(moment.date(), max(w[1] for w in inside), tzinfo=UTC)
-        moment = end
-    return end
+    """When the peak stretch holding ``at`` ends (following back-to-back windows), or None when off-peak."""
+    table, model = _calendar(table, model)
+    return table.peak_end(model, at)
 
 
 def in_peak(at: datetime, table: Any = None, model: str | None = None) -> bool:

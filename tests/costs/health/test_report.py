@@ -160,6 +160,7 @@ def test_every_figure_of_the_week(seeded, tmp_path) -> None:
         "price_versions": ["v4.1-2026-08-16"], "peak_pricing": True,
         "peak_windows_utc": [["01:00", "04:00"], ["06:00", "10:00"]],
         "peak_windows_bogota": [["20:00", "23:00"], ["01:00", "05:00"]],
+        "peak_days_utc": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],  # the seed's table has no days: all
         "tokens": 4_160_000, "peak_tokens": 1_040_000, "peak_token_share": "0.2500",
         "priced_as_run_usd": "0.37200000", "all_off_peak_usd": "0.29760000", "all_peak_usd": "0.59520000",
         "saving_usd": "0.07440000", "saving_share": "0.2000", "unpriced_models": [],
@@ -171,14 +172,15 @@ def test_advice_follows_from_the_numbers(seeded, tmp_path) -> None:
     advice = {(a["topic"], a["text"]) for a in _run(tmp_path).figures["advice"]}
     topics = [topic for topic, _ in advice]
     texts = " | ".join(text for _, text in advice)
-    assert "adding keys does not raise it" in texts and "429s hit 2 key(s)" in texts
+    assert "agregar claves no lo sube" in texts and "Los 429 tocaron 2 clave(s)" in texts
     # 8/42 throttled with 16 slots: floor(16 x 34/42) = 12
-    assert "lower the deepseek pool (16 slots) to 12 slots" in texts
-    assert "would have cost US$0.29760000 instead of US$0.37200000: US$0.07440000 (20.00%) less" in texts
-    assert "Key k1 took 50.00%" in texts and "Key k3 took 20.00%" in texts and "Key k2 took" not in texts
-    assert "Key k4 is disabled (HTTP 401 on chat: authentication failed)" in texts
-    assert "Company 900000002 (Beta SAS) is on course for US$0.9765" in texts
-    assert "Company 900000001" not in texts
+    assert "reduzca el pool deepseek (16 cupos) a 12 cupos" in texts
+    assert "habrían costado US$0,2976 en vez de US$0,372: US$0,0744 (20,00 %) menos" in texts
+    assert "La clave k1 tomó 50,00 %" in texts and "La clave k3 tomó 20,00 %" in texts
+    assert "La clave k2 tomó" not in texts
+    assert "La clave k4 está deshabilitada (HTTP 401 on chat: authentication failed)" in texts
+    assert "La empresa 900000002 (Beta SAS) va camino de US$0,9765" in texts
+    assert "La empresa 900000001" not in texts
     assert topics.count("budget") == 2
 
 

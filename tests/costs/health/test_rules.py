@@ -75,3 +75,9 @@ def test_low_balance_threshold(balance: str | None, runway: str | None, fires: b
         balance_available=None if balance is None else True,
     )
     assert kinds == ([("low_balance", "account")] if fires else [])
+
+
+def test_missing_tax_rules_alert_in_spanish() -> None:
+    (alert,) = decide_alerts(Signals(tax_rules_missing=(2027,)), T)
+    assert (alert.kind, alert.subject) == ("tax_rules", "firm")
+    assert "Faltan las reglas de retención de 2027" in alert.message and "rules-2027.json" in alert.message

@@ -11,8 +11,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from quincena.costs.health.rules import pct
+from quincena.core import es
+from quincena.costs.health.rules import pct_es as pct
+from quincena.costs.health.rules import usd
 from quincena.costs.health.settings import HealthSettings, Thresholds
+
+_DAYS_ES = {"mon": "lun", "tue": "mar", "wed": "mié", "thu": "jue", "fri": "vie", "sat": "sáb", "sun": "dom"}
 
 
 def advice(figures: Mapping[str, Any], settings: HealthSettings) -> list[dict[str, str]]:
@@ -25,16 +29,17 @@ def advice(figures: Mapping[str, Any], settings: HealthSettings) -> list[dict[st
             items.append(
                 {
                     "topic": "spread",
-                    "text": f"Key {key['key']} took {_share(key['active_share'])} of the active keys' calls against "
-                    f"an even {_share(key['even_share'])}: a rotation bug, or a key that fails and is skipped.",
+                    "text": f"La clave {key['key']} tomó {_share(key['active_share'])} de las llamadas de las claves "
+                    f"activas frente a un reparto parejo de {_share(key['even_share'])}: un error de rotación, o una "
+                    "clave que falla y se salta.",
                 }
             )
         if key["status"] == "disabled":
             items.append(
                 {
                     "topic": "disabled_key",
-                    "text": f"Key {key['key']} is disabled ({key['disabled_reason'] or 'no reason recorded'}): "
-                    "replace it for redundancy only — it adds no capacity.",
+                    "text": f"La clave {key['key']} está deshabilitada ({key['disabled_reason'] or 'sin motivo'}): "
+                    "reemplácela solo por redundancia — no agrega capacidad.",
                 }
             )
     spend = figures["spend"]
@@ -42,8 +47,8 @@ def advice(figures: Mapping[str, Any], settings: HealthSettings) -> list[dict[st
         items.append(
             {
                 "topic": "budget",
-                "text": f"At this month's pace the firm spends US${spend['forecast_month_usd']} against a "
-                f"US${spend['budget_usd']} budget.",
+                "text": f"Al ritmo de este mes la firma gasta {usd(spend['forecast_month_usd'])} frente a un "
+                f"presupuesto de {usd(spend['budget_usd'])}.",
             }
         )
     for company in spend["companies"]:
@@ -51,24 +56,24 @@ def advice(figures: Mapping[str, Any], settings: HealthSettings) -> list[dict[st
             items.append(
                 {
                     "topic": "budget",
-                    "text": f"Company {company['nit']} ({company['name']}) is on course for "
-                    f"US${company['forecast_month_usd']} against its US${company['budget_usd']} budget.",
+                    "text": f"La empresa {company['nit']} ({company['name']}) va camino de "
+                    f"{usd(company['forecast_month_usd'])} frente a su presupuesto de {usd(company['budget_usd'])}.",
                 }
             )
     return items
 
 
 def _share(value: Any) -> str:
-    return "n/a" if value is None else pct(Decimal(str(value)))
+    return "s. d." if value is None else pct(Decimal(str(value)))
 
 
 def _keys_advice(total: Mapping[str, Any]) -> dict[str, str]:
     text = (
-        f"The {total['active_keys']} active key(s) share ONE account limit: adding keys does not raise it. "
-        f"429s hit {total['keys_with_429']} key(s) this week"
+        f"Las {total['active_keys']} clave(s) activas comparten UN límite de la cuenta: agregar claves no lo sube. "
+        f"Los 429 tocaron {total['keys_with_429']} clave(s) esta semana"
     )
     if total["keys_with_429"] > 1:
-        text += " — several keys throttled together is the account limit, not a bad key."
+        text += " — varias claves frenadas a la vez es el límite de la cuenta, no una clave mala."
     else:
         text += "."
     return {"topic": "keys", "text": text}
@@ -77,48 +82,55 @@ def _keys_advice(total: Mapping[str, Any]) -> dict[str, str]:
 def _pool_advice(total: Mapping[str, Any], slots: int | None, t: Thresholds) -> dict[str, str]:
     """Pool size from the observed 429 rate: the pool is the only knob on requests in flight."""
     if not total["calls"]:
-        return {"topic": "pool", "text": "No DeepSeek calls this week: nothing to size the pool on."}
+        return {"topic": "pool", "text": "Ninguna llamada a DeepSeek esta semana: nada con qué dimensionar el pool."}
     rate = Decimal(total["rate_limited"]) / Decimal(total["calls"])
-    pool = f"the deepseek pool ({slots} slots)" if slots else "the deepseek pool"
+    pool = f"el pool deepseek ({slots} cupos)" if slots else "el pool deepseek"
     if rate > t.max_429_rate:
         # Fewer requests in flight in proportion to the share that was throttled anyway.
         suggested = max(1, min(slots - 1, math.floor(slots * (1 - rate)))) if slots and slots > 1 else None
-        target = f" to {suggested} slots" if suggested else ""
+        target = f" a {suggested} cupos" if suggested else ""
         return {
             "topic": "pool",
-            "text": f"429 rate {pct(rate)} is above {pct(t.max_429_rate)}: lower {pool}{target}. "
-            "Throttled attempts cost time and retries, not capacity.",
+            "text": f"La tasa de 429, {pct(rate)}, supera {pct(t.max_429_rate)}: reduzca {pool}{target}. "
+            "Los intentos frenados cuestan tiempo y reintentos, no dan capacidad.",
         }
     p50 = total["p50_ms"]
     if rate <= t.low_429_rate and p50 is not None and Decimal(str(p50)) >= t.raise_pool_min_p50_ms:
         suggested = max(slots + 1, math.ceil(slots * Decimal("1.25"))) if slots else None
-        target = f" to {suggested} slots" if suggested else ""
+        target = f" a {suggested} cupos" if suggested else ""
+        seconds = es.number(Decimal(str(p50)) / 1000, 1)
         return {
             "topic": "pool",
-            "text": f"Almost no 429s ({pct(rate)}) and answers take {p50 / 1000:.1f} s at the median: cycles are "
-            f"bound by latency, not by the limit — raise {pool}{target} and watch next week's 429 rate.",
+            "text": f"Casi ningún 429 ({pct(rate)}) y las respuestas tardan {seconds} s en la mediana: los ciclos "
+            f"los limita la latencia, no el límite — amplíe {pool}{target} y vigile la tasa de 429 de la "
+            "semana siguiente.",
         }
-    return {"topic": "pool", "text": f"429 rate {pct(rate)}: keep {pool} as it is."}
+    return {"topic": "pool", "text": f"Tasa de 429 de {pct(rate)}: mantenga {pool} como está."}
 
 
 def _off_peak_advice(off: Mapping[str, Any]) -> dict[str, str]:
     if not off["peak_pricing"]:
         return {
             "topic": "off_peak",
-            "text": "No peak/off-peak prices in force for this week's models: when cycles run does not change cost.",
+            "text": "No hay precios de hora pico para los modelos de esta semana: la hora de los ciclos no cambia "
+            "el costo.",
         }
     windows = ", ".join(f"{a}–{b}" for a, b in off["peak_windows_utc"])
+    days = off.get("peak_days_utc") or []
+    if days and len(days) < 7:  # Bogotá's evening window falls on the previous local day; UTC days are the rule
+        windows = f"{'/'.join(_DAYS_ES[d] for d in days)} {windows}"
     local = ", ".join(f"{a}–{b}" for a, b in off["peak_windows_bogota"])
     saving = Decimal(off["saving_usd"])
     if saving > 0:
         return {
             "topic": "off_peak",
-            "text": f"{_share(off['peak_token_share'])} of this week's tokens ran in peak hours (UTC {windows}; "
-            f"Bogotá {local}). Running those cycles off-peak would have cost US${off['all_off_peak_usd']} instead "
-            f"of US${off['priced_as_run_usd']}: US${saving} ({_share(off['saving_share'])}) less.",
+            "text": f"El {_share(off['peak_token_share'])} de los tokens de esta semana corrió en hora pico (UTC "
+            f"{windows}; Bogotá {local}). Fuera de pico esos ciclos habrían costado {usd(off['all_off_peak_usd'])} "
+            f"en vez de {usd(off['priced_as_run_usd'])}: {usd(saving)} ({_share(off['saving_share'])}) menos.",
         }
     return {
         "topic": "off_peak",
-        "text": f"Every token ran off-peak (peak is UTC {windows}; Bogotá {local}); at peak rates the week "
-        f"would have cost US${off['all_peak_usd']} instead of US${off['priced_as_run_usd']}. Keep the schedule.",
+        "text": f"Todos los tokens corrieron fuera de pico (pico: UTC {windows}; Bogotá {local}); a precios de "
+        f"pico la semana habría costado {usd(off['all_peak_usd'])} en vez de {usd(off['priced_as_run_usd'])}. "
+        "Mantenga el horario.",
     }

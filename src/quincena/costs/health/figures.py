@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from deepseek_provider.pricing import WEEKDAYS
 from deepseek_provider.redact import clip
 
 from quincena.core import config, db
@@ -294,6 +295,7 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
     unpriced: set[str] = set()
     versions: set[str] = set()
     windows: tuple[tuple[time, time], ...] = ()
+    days: frozenset[int] = frozenset()
     for row in rows:
         hour = row["hour_utc"].replace(tzinfo=UTC)
         as_run += Decimal(row["cost_usd"])
@@ -308,7 +310,8 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
         if version.endswith(":peak"):
             peak_tokens += count
         versions.add(entry.version)
-        windows = entry.peak_windows or windows
+        if entry.peak is not None:
+            windows, days = entry.peak_windows, entry.peak_days
         if version.endswith(":peak"):  # the ledger's cost of the hours inside a peak window
             spent_peak += Decimal(row["cost_usd"])
         off += _price(row, entry.base, unit)
@@ -319,6 +322,7 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
         "peak_pricing": bool(windows),
         "peak_windows_utc": [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in windows],
         "peak_windows_bogota": [[_bogota_clock(a), _bogota_clock(b)] for a, b in windows],
+        "peak_days_utc": [WEEKDAYS[d] for d in sorted(days)],
         "tokens": tokens,
         "peak_tokens": peak_tokens,
         "peak_token_share": _ratio(peak_tokens, tokens),
@@ -336,3 +340,23 @@ def off_peak_figures(week: Week) -> dict[str, Any]:
 def _bogota_clock(clock: time) -> str:
     moment = datetime.combine(date(2026, 1, 5), clock, tzinfo=UTC).astimezone(config.TZ)
     return moment.strftime("%H:%M")
+
+
+# -- next year's withholding rules -----------------------------------------------------------
+def tax_rules_figures(week: Week) -> dict[str, Any]:
+    """Which tax years' withholding rules the firm needs now and which are missing.
+
+    DIAN publishes next year's UVT in December, so from 1 December the next year's file is due; a
+    year running without its own file sends every invoice to review.
+    """
+    from quincena.books.withholdings import rules
+
+    last_day = (week.end - timedelta(microseconds=1)).astimezone(config.TZ).date()
+    needed = [last_day.year] + ([last_day.year + 1] if last_day.month == 12 else [])
+    present = set(rules.available_years())
+    return {
+        "as_of": last_day.isoformat(),
+        "needed_years": needed,
+        "missing_years": [year for year in needed if year not in present],
+        "folder": "include/tax",
+    }

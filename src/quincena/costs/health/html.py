@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from quincena.core import config
+from quincena.core import config, es
 from quincena.core import html as report_html
 from quincena.core.html import esc
 
@@ -18,6 +18,10 @@ KEY_COLUMNS = ["key", "status", "calls", "ok_calls", "rate_limited", "rate_429",
                "disabled_at", "disabled_reason"]  # fmt: skip
 COMPANY_COLUMNS = ["nit", "name", "budget_usd", "week_cost_usd", "mtd_cost_usd", "forecast_month_usd",
                    "forecast_ratio", "over_budget"]  # fmt: skip
+
+
+_TOPICS = {"keys": "Claves", "pool": "Pool deepseek", "off_peak": "Hora pico", "spread": "Reparto",
+           "disabled_key": "Clave deshabilitada", "budget": "Presupuesto"}  # fmt: skip
 
 
 def _num(value: Any) -> float:
@@ -63,7 +67,7 @@ def _spread(figures: Mapping[str, Any]) -> str:
             "pareja": [_num(k["even_share"]) for k in active],
         },
     )
-    max_spread = figures["settings"]["thresholds"]["max_spread"]
+    max_spread = report_html.percent(figures["settings"]["thresholds"]["max_spread"])
     flagged = [k["key"] for k in active if k["spread_flag"]]
     note = (
         f"<p class='alert'>A más de {esc(max_spread)} de un reparto parejo: {esc(flagged)}</p>"
@@ -149,7 +153,10 @@ def _off_peak(figures: Mapping[str, Any]) -> str:
 
 
 def _advice(figures: Mapping[str, Any]) -> str:
-    items = "".join(f"<li><strong>{esc(a['topic'])}</strong>: {esc(a['text'])}</li>" for a in figures["advice"])
+    items = "".join(
+        f"<li><strong>{esc(_TOPICS.get(a['topic'], a['topic']))}</strong>: {esc(a['text'])}</li>"
+        for a in figures["advice"]
+    )
     return f"<ul>{items}</ul>"
 
 
@@ -189,7 +196,7 @@ def render(figures: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) -> s
 
 
 def _local_span(start: str, end: str) -> str:
-    """'lunes 23/11/2026 – domingo 29/11/2026' from the week's UTC bounds."""
+    """'lunes 23 de noviembre de 2026 – domingo 29 de noviembre de 2026' from the week's UTC bounds."""
     first = datetime.fromisoformat(start).astimezone(config.TZ).date()
     last = datetime.fromisoformat(end).astimezone(config.TZ).date() - timedelta(days=1)
-    return f"lunes {first:%d/%m/%Y} – domingo {last:%d/%m/%Y}"
+    return f"lunes {es.long_date(first)} – domingo {es.long_date(last)}"

@@ -21,6 +21,7 @@ from quincena.costs.health.figures import (
     key_figures,
     off_peak_figures,
     spend_figures,
+    tax_rules_figures,
     trend_figures,
 )
 from quincena.costs.health.rules import Alert, decide_alerts, signals_from_figures
@@ -69,6 +70,7 @@ def compute(
         "spend": spend,
         "balance": balance_figures(fetch, spend),
         "off_peak": off_peak_figures(week),
+        "tax_rules": tax_rules_figures(week),
     }
     figures["advice"] = advice(figures, settings)
     figures["reconciliation"] = dict(reconciliation) if reconciliation else None

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from quincena.core import es
 from quincena.costs.health.settings import Thresholds
 
 
@@ -28,11 +29,12 @@ class Signals:
     # Model x prompt versions in order of first use: (label, kept, reviewed).
     agreement_versions: tuple[tuple[str, int, int], ...] = ()
     agreement_min_lines: int = 20  # fewer reviewed lines than this: too few to judge
+    tax_rules_missing: tuple[int, ...] = ()  # tax years due (this one; from December the next) with no rules file
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # rate_429 | spread | budget | low_balance | agreement | agreement_drop
+    kind: str  # rate_429 | spread | budget | low_balance | agreement | agreement_drop | tax_rules
     subject: str  # "account", a key name, "firm" or a company NIT
     value: str
     threshold: str
@@ -58,8 +60,9 @@ def decide_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
             alerts.append(
                 Alert(
                     "rate_429", "account", pct(rate), pct(thresholds.max_429_rate),
-                    f"429 rate {pct(rate)} of {signals.calls} attempts is above {pct(thresholds.max_429_rate)}: "
-                    "the account's shared limit is being hit; lower the deepseek pool",
+                    f"tasa de 429 de {pct_es(rate)} en {signals.calls} intentos, por encima de "
+                    f"{pct_es(thresholds.max_429_rate)}: se está tocando el límite compartido de la cuenta; reduzca "
+                    "el pool deepseek",
                 )
             )  # fmt: skip
     active_calls = sum(signals.active_key_calls.values())
@@ -69,8 +72,8 @@ def decide_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
             alerts.append(
                 Alert(
                     "spread", key, pct(deviation, signed=True), pct(thresholds.max_spread),
-                    f"key {key} got {calls} of {active_calls} calls, {pct(deviation, signed=True)} off an even "
-                    f"share: check the rotation or whether the key is dead",
+                    f"la clave {key} recibió {calls} de {active_calls} llamadas, {pct_es(deviation, signed=True)} "
+                    "frente a un reparto parejo: revise la rotación o si la clave está muerta",
                 )
             )  # fmt: skip
     if signals.firm_budget_usd and signals.firm_forecast_usd is not None:
@@ -84,7 +87,18 @@ def decide_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
                 alerts.append(_budget_alert(nit, forecast, budget, ratio, thresholds))
     alerts.extend(_balance_alerts(signals, thresholds))
     alerts.extend(_agreement_alerts(signals, thresholds))
+    alerts.extend(tax_rules_alert(year) for year in signals.tax_rules_missing)
     return alerts
+
+
+def tax_rules_alert(year: int) -> Alert:
+    """Spanish, for the accountants: the year's withholding rules file is missing."""
+    return Alert(
+        "tax_rules", "firm", f"rules-{year}.json", "presente",
+        f"Faltan las reglas de retención de {year} (include/tax/rules-{year}.json): la DIAN publica la UVT "
+        f"en diciembre; agréguelas (ver README, Retenciones) o desde el 1 de enero de {year} cada factura de "
+        f"{year} irá a revisión.",
+    )  # fmt: skip
 
 
 def _agreement_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
@@ -96,12 +110,13 @@ def _agreement_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
             continue
         share = Decimal(kept) / Decimal(reviewed)
         if share < thresholds.min_agreement:
-            who = "the firm" if subject == "firm" else f"company {subject}"
+            who = "la firma" if subject == "firm" else f"empresa {subject}"
             alerts.append(
                 Alert(
                     "agreement", subject, pct(share), pct(thresholds.min_agreement),
-                    f"{who}, cycle {cycle}: accountants kept {kept} of {reviewed} model proposals ({pct(share)}), "
-                    f"below {pct(thresholds.min_agreement)}: look at the most corrected accounts",
+                    f"{who}, quincena {cycle}: los contadores mantuvieron {kept} de {reviewed} propuestas del "
+                    f"modelo ({pct_es(share)}), por debajo de {pct_es(thresholds.min_agreement)}: revise las "
+                    "cuentas más corregidas",
                 )
             )  # fmt: skip
     judged = [v for v in signals.agreement_versions if v[2] >= signals.agreement_min_lines]
@@ -112,31 +127,33 @@ def _agreement_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
             alerts.append(
                 Alert(
                     "agreement_drop", after, pct(drop), pct(thresholds.max_agreement_drop),
-                    f"agreement fell {pct(drop)} from {before} ({kept0}/{n0}) to {after} ({kept1}/{n1}): "
-                    "the model or prompt change made classification worse; run quincena eval on both",
+                    f"el acuerdo cayó {pct_es(drop)} de {before} ({kept0}/{n0}) a {after} ({kept1}/{n1}): el cambio "
+                    "de modelo o de prompt empeoró la clasificación; corra quincena eval con ambos",
                 )
             )  # fmt: skip
     return alerts
 
 
 def _budget_alert(subject: str, forecast: Decimal, budget: Decimal, ratio: Decimal, thresholds: Thresholds) -> Alert:
-    who = "the firm" if subject == "firm" else f"company {subject}"
+    who = "la firma" if subject == "firm" else f"empresa {subject}"
     return Alert(
         "budget", subject, pct(ratio), pct(thresholds.budget_ratio),
-        f"{who}: month-end forecast US${forecast} is {pct(ratio)} of the US${budget} monthly budget",
+        f"{who}: la proyección a fin de mes, {usd(forecast)}, es el {pct_es(ratio)} del presupuesto mensual de "
+        f"{usd(budget)}",
     )  # fmt: skip
 
 
 def _balance_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
     if signals.balance_available is False:
-        return [Alert("low_balance", "account", "unavailable", "available", "DeepSeek says the balance is exhausted")]
+        return [Alert("low_balance", "account", "unavailable", "available", "DeepSeek dice que el saldo se agotó")]
     if signals.balance_usd is None:
         return []  # unknown is reported, not alerted: a failed balance request is not a low balance
     if signals.balance_usd < thresholds.min_balance_usd:
         return [
             Alert(
                 "low_balance", "account", f"US${signals.balance_usd}", f"US${thresholds.min_balance_usd}",
-                f"DeepSeek balance US${signals.balance_usd} is below US${thresholds.min_balance_usd}: top up",
+                f"el saldo de DeepSeek, {usd(signals.balance_usd)}, está por debajo de "
+                f"{usd(thresholds.min_balance_usd)}: recargue",
             )
         ]  # fmt: skip
     if signals.runway_days is not None and signals.runway_days < thresholds.min_runway_days:
@@ -144,16 +161,30 @@ def _balance_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
         return [
             Alert(
                 "low_balance", "account", f"{days} days", f"{thresholds.min_runway_days} days",
-                f"DeepSeek balance US${signals.balance_usd} lasts {days} days at this week's spend: top up",
+                f"el saldo de DeepSeek, {usd(signals.balance_usd)}, dura {es.number(days, 1)} días al gasto de "
+                "esta semana: recargue",
             )
         ]  # fmt: skip
     return []
 
 
 def pct(value: Decimal, signed: bool = False) -> str:
-    """A fraction as a percentage with two decimals: 0.0512 -> 5.12%."""
+    """A fraction as a percentage with two decimals, as an alert's value: 0.0512 -> 5.12%."""
     text = f"{(value * 100).quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
     return f"+{text}" if signed and value > 0 else text
+
+
+def pct_es(value: Decimal, signed: bool = False) -> str:
+    """The same for a person, in Colombian notation: 0.0512 -> 5,12 %."""
+    text = es.percent(value, 2)
+    return f"+{text}" if signed and value > 0 else text
+
+
+def usd(value: Any) -> str:
+    """US$ in Colombian notation, to the figure's own precision: US$1.234,50."""
+    from quincena.core.html import usd as html_usd
+
+    return html_usd(value)
 
 
 def signals_from_figures(figures: Mapping[str, Any]) -> Signals:
@@ -176,6 +207,7 @@ def signals_from_figures(figures: Mapping[str, Any]) -> Signals:
         balance_available=balance.get("is_available"),
         runway_days=_dec(balance.get("runway_days")),
         **_agreement_signals(figures.get("agreement")),
+        tax_rules_missing=tuple((figures.get("tax_rules") or {}).get("missing_years", ())),
     )
 
 
