@@ -126,7 +126,11 @@ def test_a_paused_dag_warns_by_name(stack: Path) -> None:
     _set_paused("quincena_cycle", True)
     checks = run()
     assert not_ok(checks) == {"dags": "WARN"}
-    assert "quincena_cycle" in checks["dags"].detail and "deepseek_weekly_health" not in checks["dags"].detail
+    detail = checks["dags"].detail
+    assert detail.startswith("paused, so never scheduled: quincena_cycle (airflow dags unpause NAME)")
+    assert "deepseek_weekly_health" not in detail
+    # Catchup is off: the last closed quincena's run is due, and unpausing would start it at once.
+    assert "; unpausing runs quincena_cycle for logical date 20" in detail and "T05:00:00-05:00 at once" in detail
     assert doctor.exit_code(checks.values()) == 1
 
 

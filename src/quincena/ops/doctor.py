@@ -225,8 +225,26 @@ def check_dags(ctx: Context) -> Check:
     paused = [dag_id for dag_id, model in models.items() if model.is_paused]
     runs = ", ".join(f"{dag_id} next {_next_run(model)}" for dag_id, model in models.items())
     if paused:
-        return Check("dags", WARN, f"paused, so never scheduled: {', '.join(paused)} (airflow dags unpause NAME)")
+        due = [f"{dag_id} for logical date {_logical(models[dag_id])}" for dag_id in paused if _due(models[dag_id])]
+        at_once = f"; unpausing runs {', '.join(due)} at once" if due else ""
+        return Check(
+            "dags", WARN, f"paused, so never scheduled: {', '.join(paused)} (airflow dags unpause NAME){at_once}"
+        )
     return Check("dags", OK, runs)
+
+
+def _due(model: Any) -> bool:
+    """Whether the next run's creation time has passed: catchup is off, so unpausing creates it at once."""
+    import pendulum
+
+    when = model.next_dagrun_create_after
+    return when is not None and pendulum.instance(when) <= pendulum.now("UTC")
+
+
+def _logical(model: Any) -> str:
+    import pendulum
+
+    return pendulum.instance(model.next_dagrun).in_tz(config.TIMEZONE).isoformat() if model.next_dagrun else "none"
 
 
 def check_timezone(ctx: Context) -> Check:
