@@ -53,7 +53,9 @@ def project(tmp: Path, env_text: str) -> Path:
 def run_config(tmp: Path, env_text: str, *extra: str) -> subprocess.CompletedProcess[str]:
     directory = project(tmp, env_text)
     argv = [*compose_cli(), "--project-directory", str(directory), "-f", str(COMPOSE), "config", *extra]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=directory)
+    # Compose lets the shell's variables win over .env: run it with none of the test session's.
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=directory, env=env)
 
 
 def resolved(tmp: Path, env_text: str | None = None) -> dict[str, Any]:
