@@ -75,6 +75,7 @@ def stack(
     yield inbox
     for dag_id in doctor.DAG_IDS:
         _set_paused(dag_id, True)
+    _set_pool(config.deepseek_pool_slots())  # as the session's other tests expect it
 
 
 def run(on: date = ON) -> dict[str, doctor.Check]:
