@@ -1,30 +1,23 @@
 """docker-compose.yaml, Dockerfile and .env.example hold together (no docker engine runs here).
 
-Structure is checked with PyYAML (anchors resolved as compose resolves them); where a docker
-client exists, `docker compose config` must accept the file too.
+The file as written is read with PyYAML; the file as compose runs it comes from the compose client
+(`docker-compose config`, installed by .ci/run: a missing client fails in CI).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-COMPOSE = REPO / "docker-compose.yaml"
-AIRFLOW_SERVICES = {
-    "airflow-init",
-    "airflow-apiserver",
-    "airflow-scheduler",
-    "airflow-dag-processor",
-    "airflow-triggerer",
-    "airflow-worker",
-}
+from quincena.ops import airflow_settings
+from tests import compose_client
+from tests.compose_client import COMPOSE, REPO
+
+AIRFLOW_SERVICES = set(compose_client.AIRFLOW_SERVICES)
 LONG_RUNNING = AIRFLOW_SERVICES - {"airflow-init"}
 # What a real secret looks like: a DeepSeek key, or a long random token mixing cases and digits
 # (placeholders are "sk-..." and change-me; UPPER_CASE variable names are not tokens).
@@ -134,21 +127,76 @@ def test_no_secret_values_shipped() -> None:
     assert ".env" in (REPO / ".gitignore").read_text().split()
 
 
-def _compose_cli() -> list[str] | None:
-    """`docker compose` (plugin) or `docker-compose`, whichever works here."""
-    for cli in (["docker", "compose"], ["docker-compose"]):
-        if shutil.which(cli[0]) and subprocess.run([*cli, "version"], capture_output=True).returncode == 0:
-            return cli
-    return None
-
-
-@pytest.mark.skipif(_compose_cli() is None, reason="no docker compose client on this machine")
 def test_docker_compose_config_accepts_it(tmp_path: Path) -> None:
-    shutil.copy(REPO / ".env.example", tmp_path / ".env")
-    result = subprocess.run(
-        [*(_compose_cli() or []), "-f", str(COMPOSE), "--env-file", str(tmp_path / ".env"), "config", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = compose_client.run_config(tmp_path, compose_client.env_example(), "--quiet")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def resolved(tmp_path: Path) -> dict[str, Any]:
+    return compose_client.resolved(tmp_path)
+
+
+def test_every_long_running_service_has_a_healthcheck(resolved: dict[str, Any]) -> None:
+    services = resolved["services"]
+    for name in (*LONG_RUNNING, "postgres", "redis"):
+        check = services[name]["healthcheck"]
+        assert check["test"][0] in ("CMD", "CMD-SHELL") and check["interval"] and check["retries"] >= 3, name
+    assert "healthcheck" not in services["airflow-init"]  # it runs once and exits
+    assert services["airflow-apiserver"]["healthcheck"]["test"][-1].endswith("/api/v2/monitor/health")
+    assert services["airflow-scheduler"]["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"
+
+
+def test_host_folders_are_mounted_in_every_airflow_service(tmp_path: Path, resolved: dict[str, Any]) -> None:
+    """Inbox, reports (the exports are under them) and usage exports read-write, the firm's files read-only,
+    all host folders (they survive `down`); logs and auth in named volumes."""
+    expected = {
+        f"{tmp_path}/inbox:/opt/quincena/inbox:rw",
+        f"{tmp_path}/reports:/opt/quincena/reports:rw",
+        f"{tmp_path}/usage_exports:/opt/quincena/usage_exports:rw",
+        f"{tmp_path}/config:/opt/quincena/config:ro",
+        "airflow-logs:/opt/airflow/logs:rw",
+        "airflow-auth:/opt/airflow/auth:rw",
+    }
+    for name in AIRFLOW_SERVICES:
+        assert set(resolved["services"][name]["volumes"]) == expected, name
+    assert set(resolved["volumes"]) == {"postgres-db-volume", "airflow-logs", "airflow-auth"}
+    env = resolved["services"]["airflow-scheduler"]["environment"]
+    assert (env["QUINCENA_INBOX"], env["QUINCENA_REPORTS"], env["QUINCENA_USAGE_EXPORTS"]) == (
+        "/opt/quincena/inbox",
+        "/opt/quincena/reports",
+        "/opt/quincena/usage_exports",
+    )
+
+
+def test_init_owns_the_folders_then_migrates_imports_and_lists_the_dags(resolved: dict[str, Any]) -> None:
+    init = resolved["services"]["airflow-init"]
+    assert init["user"] == "0:0"  # root, to chown the host folders for AIRFLOW_UID
+    steps = [line.strip() for line in init["command"][-1].splitlines() if line.strip()]
+    expected_order = [
+        "set -euo pipefail",
+        "mkdir -p /opt/quincena/inbox /opt/quincena/reports /opt/quincena/usage_exports",
+        'chown "50000:0" /opt/quincena/inbox',
+        'chown -R "50000:0" /opt/quincena/reports /opt/quincena/usage_exports',
+        "airflow db migrate",
+        "quincena db migrate",
+        "airflow pools import /opt/quincena/include/pools.json",
+    ]
+    assert steps[: len(expected_order)] == expected_order
+    registry = next(step for step in steps if "companies import" in step)
+    assert registry.startswith('if [ -n "$${QUINCENA_COMPANIES_FILE:-}" ]')  # only when a file is given
+    assert steps.index(registry) < steps.index("airflow dags reserialize")
+    for name in LONG_RUNNING:
+        assert resolved["services"][name]["user"] == "50000:0", name
+
+
+def test_every_airflow_service_gets_the_shared_airflow_settings(resolved: dict[str, Any]) -> None:
+    shared = airflow_settings.shared_env()
+    assert set(shared) >= {
+        "AIRFLOW__CORE__PARALLELISM",
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG",
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE",
+    }
+    for name in AIRFLOW_SERVICES:
+        env = resolved["services"][name]["environment"]
+        assert {key: env.get(key) for key in shared} == shared, name

@@ -34,6 +34,7 @@ def _eval(args: argparse.Namespace) -> int:
     from quincena.cli.db import prepare_database
     from quincena.core import config
     from quincena.deepseek.store import pipeline_hook
+    from quincena.ops import connections
     from quincena.quality import evaluate, gold, report
 
     try:
@@ -46,8 +47,13 @@ def _eval(args: argparse.Namespace) -> int:
         )
     except (evaluate.EvalError, gold.GoldError, ValueError) as exc:
         raise UserError(str(exc)) from None
+    conn_id = args.conn_id or config.DEEPSEEK_CONN_ID
+    try:
+        connections.ensure_connection(conn_id)  # before the database: one line when it is missing
+    except connections.MissingConnection as exc:
+        raise UserError(str(exc)) from None
     prepare_database()
-    hook = pipeline_hook(args.conn_id or config.DEEPSEEK_CONN_ID)
+    hook = pipeline_hook(conn_id)
     result = evaluate.run_evaluation(lines, hook, settings, gold_file=args.gold.name, prompt_version=version)
     paths = report.write_outputs(result, args.out)
     s = result.summary()

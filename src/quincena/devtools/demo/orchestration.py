@@ -44,13 +44,13 @@ from quincena.devtools.demo.settings import (
     DAG_ID,
     DEMO_KEY_NAMES,
     LOOPBACK,
-    PARALLELISM,
     SIMULATOR,
     WEEKLY_DAG_ID,
     DemoError,
     DemoPaths,
     DemoSettings,
 )
+from quincena.ops import airflow_settings as shared_airflow
 
 
 # -- the pieces -----------------------------------------------------------------------------------
@@ -102,8 +102,7 @@ def airflow_cli() -> list[str]:
 
 
 def pool_slots() -> int:
-    pools = json.loads((config.include_dir() / "pools.json").read_text(encoding="utf-8"))
-    return int(pools[config.DEEPSEEK_POOL]["slots"])
+    return config.deepseek_pool_slots()
 
 
 def demo_keys(paths: DemoPaths) -> dict[str, str]:
@@ -163,20 +162,18 @@ def airflow_settings(paths: DemoPaths, settings: DemoSettings, airflow_db_uri: s
     """airflow.cfg options the demo owns; everything else keeps Airflow's defaults."""
     repo = config.project_root()
     socket_dir = airflow_db_uri.split("host=", 1)[1]
+    # Parallelism, per-DAG concurrency and the time zone: the file compose gives production too.
+    shared = shared_airflow.as_cfg(shared_airflow.shared_env())
     return {
+        **shared,
         "core": {
+            **shared.get("core", {}),
             "dags_folder": str(repo / "dags"),
             "plugins_folder": str(repo / "plugins"),
             "load_examples": "False",
             "executor": "LocalExecutor",
-            # One classify_lane task per pool slot plus room for the other steps: a smaller executor
-            # could never fill the pool (each lane holds one slot and one executor process).
-            "parallelism": str(max(PARALLELISM, pool_slots() + 4)),
-            "max_active_tasks_per_dag": str(max(PARALLELISM, pool_slots() + 4)),
+            # The demo triggers its own run of the quincena; a scheduled one would queue beside it.
             "dags_are_paused_at_creation": "True",
-            # Naive dates typed in the trigger form or the API are Bogotá's; the UI itself shows each
-            # browser's time zone (Airflow 3 has no server-side default_ui_timezone).
-            "default_timezone": config.TIMEZONE,
             "execution_api_server_url": f"{settings.api_url}/execution/",
         },
         # psycopg 3 over the Unix socket: a real PostgreSQL, so LocalExecutor may run tasks in parallel.

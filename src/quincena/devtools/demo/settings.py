@@ -29,8 +29,6 @@ AIRFLOW_COMPONENTS: dict[str, list[str]] = {
 # Stop order: the scheduler first (no new task starts), the simulator last (no task is left calling it).
 COMPONENTS = ("airflow-scheduler", "airflow-triggerer", "airflow-dag-processor", API_SERVER, SIMULATOR)
 TERMINAL_STATES = frozenset({"success", "failed"})
-# Two cores: more task processes than this only queue on the CPU (each one is a Python + Airflow import).
-PARALLELISM = 8
 
 
 class DemoError(Exception):
