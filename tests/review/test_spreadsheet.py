@@ -4,6 +4,7 @@ with errors by line number, idempotent."""
 from __future__ import annotations
 
 import csv
+import getpass
 from pathlib import Path
 
 from quincena.cli import main
@@ -52,11 +53,12 @@ def test_export_fill_import_is_all_or_nothing_and_idempotent(first_cycle, tmp_pa
     assert count("SELECT count(*) AS n FROM invoices WHERE status = 'review' AND cycle_id = %s", (CYCLE_1,)) == 0
     audited = count("SELECT count(*) AS n FROM classification_history")
     assert audited >= len(rows)
+    # The audit names the person: the OS user who ran the import (or --as NAME), never a default.
     assert db.query_text("SELECT DISTINCT changed_by FROM classification_history") == [
-        {"changed_by": "import:buena.csv"}
+        {"changed_by": getpass.getuser()}
     ]
     capsys.readouterr()
 
-    assert main(["review", "import", str(good)]) == 0  # the same file again changes nothing
+    assert main(["review", "import", str(good), "--as", "luisa"]) == 0  # the same file again changes nothing
     assert "0 lines changed, " in capsys.readouterr().out
     assert count("SELECT count(*) AS n FROM classification_history") == audited

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "quincena.cli.export",
     "quincena.cli.eval",
     "quincena.cli.review",
+    "quincena.cli.access",
 )
 
 

@@ -154,13 +154,13 @@ def _invoice(invoice_id: int, nit: str, cycle_id: str, cache: dict[int, dict[int
     return cache[invoice_id]
 
 
-def import_csv(path: Path, user: str | None = None) -> ImportResult:
+def import_csv(path: Path, user: str) -> ImportResult:
     """Apply the accounts of a filled-in export: all rows or none (SpreadsheetError lists every problem)."""
     rows = _read(path)
     planned, errors = _plan(rows)
     if errors:
         raise SpreadsheetError(errors)
-    who = user or f"import:{Path(path).name}"
+    who = user
     result = ImportResult(rows=len(rows), filled=sum(len(p.accounts) for p in planned.values()))
     conn = db.connect()
     try:

@@ -4,8 +4,13 @@ Server-rendered HTML in Spanish, no scripts and no build step: the account picke
 with a ``<datalist>`` of the catalog's purchase sub-accounts (the browser filters it by code or name).
 
 Security:
-- every route depends on Airflow's own ``get_user`` (the UI's JWT cookie or a Bearer token): an
-  anonymous request gets 401, a forged token 403;
+- every route asks Airflow's auth manager through Airflow's own ``requires_access_dag`` (the UI's JWT
+  cookie or a Bearer token; anonymous 401): reading needs read access to the cycle DAG's runs, every
+  POST the permission that answering the DAG's approval requests (HITL details) needs, so a viewer
+  reads and gets 403 on every change, the same as on Airflow's own HITL endpoint;
+- per company (quincena.review.access): another company's URL is 404, as an unknown one, leaking no name;
+- every response carries headers for pages holding financial data (``SECURITY_HEADERS``): framed only
+  by this origin (Airflow's UI shows the pages in an iframe), never cached, no script at all;
 - POSTs are protected against cross-site requests twice: a double-submit token (a random value in a
   ``SameSite=Strict`` cookie that must equal the form's hidden field, which another site can neither
   read nor set) and an ``Origin`` check (when the browser sends one, it must be this host);
@@ -18,16 +23,23 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from airflow.api_fastapi.core_api.security import get_user
-from fastapi import Depends, FastAPI, HTTPException, Request
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quincena.core import db
 from quincena.core.html import esc
-from quincena.review import actions, worklist
+from quincena.review import access, actions, worklist
+
+DAG_ID = "quincena_cycle"
 
 CSRF_COOKIE = "quincena_csrf"
 CSRF_FIELD = "csrf_token"
@@ -50,15 +62,111 @@ app = FastAPI(
     openapi_url=None,
     dependencies=[Depends(_database)],
 )
-User = Annotated[Any, Depends(get_user)]
+
+# Airflow's own checks, as its DAG-run and HITL-detail routes use them, for the cycle DAG.
+_READ_RUNS = requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=DAG_ID)
+_ANSWER_HITL = requires_access_dag("PUT", DagAccessEntity.HITL_DETAIL, param_dag_id=DAG_ID)
+NO_READ = "Su usuario no tiene permiso para ver las ejecuciones del DAG quincena_cycle."
+READ_ONLY = (
+    "Su rol en Airflow es de solo lectura: no puede guardar cuentas, aprobar ni reclasificar facturas. "
+    "Pida a un administrador un rol que pueda responder las aprobaciones de la quincena."
+)
+UNKNOWN_COMPANY = "empresa desconocida"
+
+
+@dataclass(frozen=True)
+class Person:
+    """The logged-in user as these pages need them: name, roles, whether they may change anything and
+    which companies they see (None: every company)."""
+
+    name: str
+    roles: tuple[str, ...]
+    can_write: bool
+    companies: frozenset[str] | None
+
+    def sees(self, nit: str) -> bool:
+        return self.companies is None or nit in self.companies
+
+
+def _passes(check: Callable[[Request, Any], None], request: Request, user: Any) -> bool:
+    try:
+        check(request, user)
+    except HTTPException as exc:
+        if exc.status_code != 403:
+            raise
+        return False
+    return True
+
+
+def reader(request: Request, user: GetUserDep) -> Person:
+    if not _passes(_READ_RUNS, request, user):
+        raise HTTPException(status_code=403, detail=NO_READ)
+    name, roles = _user_name(user), access.user_roles(user)
+    return Person(name, roles, _passes(_ANSWER_HITL, request, user), access.allowed_companies(name, roles))
+
+
+def writer(person: Annotated[Person, Depends(reader)]) -> Person:
+    if not person.can_write:
+        raise HTTPException(status_code=403, detail=READ_ONLY)
+    return person
+
+
+InvoiceId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a bigint: larger ids are a 4xx, not a database error
+Reader = Annotated[Person, Depends(reader)]
+Writer = Annotated[Person, Depends(writer)]
+
+# Pages holding a firm's books: framed by this origin only (Airflow's UI embeds them in an iframe; a
+# page on another origin framing them could trick a click), never cached, no script, no referrer abroad.
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Frame-Options": "SAMEORIGIN",
+    "Content-Security-Policy": CSP,
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@app.middleware("http")
+async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _error_page(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
+    """Errors as a Spanish page (the accountant reads it, often inside Airflow's iframe)."""
+    detail = exc.detail if isinstance(exc.detail, str) else ""
+    text = {401: "Inicie sesión en Airflow para ver esta página."}.get(exc.status_code, detail)
+    return _error_html(request, text or "solicitud no válida", exc.status_code, getattr(exc, "headers", None))
+
+
+@app.exception_handler(RequestValidationError)
+async def _invalid_request(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    return _error_html(request, "solicitud no válida: un parámetro no tiene la forma esperada", 400)
+
+
+def _error_html(request: Request, text: str, status_code: int, headers: dict[str, str] | None = None) -> HTMLResponse:
+    base = _base(request)
+    html = (
+        "<!DOCTYPE html><html lang='es'><head><meta charset='utf-8'><title>Revisión de la quincena</title>"
+        f"<link rel='stylesheet' href='{base}/estilo.css'></head><body>"
+        f"<nav class='meta'><a href='{base}/'>Quincenas</a></nav><p class='err'>{esc(text)}</p></body></html>"
+    )
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _check(cycle_id: str, nit: str | None = None) -> None:
+def _check(cycle_id: str, nit: str | None = None, person: Person | None = None) -> None:
     if not _CYCLE.match(cycle_id) or (nit is not None and not _NIT.match(nit)):
         raise HTTPException(status_code=404, detail="ciclo o empresa no válidos")
+    if nit is not None and person is not None and not person.sees(nit):
+        raise HTTPException(status_code=404, detail=UNKNOWN_COMPANY)  # as an unknown company: no name leaks
 
 
 def _user_name(user: Any) -> str:
@@ -82,18 +190,33 @@ input.account{width:19rem}button{margin-right:.5rem;padding:.3rem .8rem}nav a{ma
 """
 
 
-def _page(request: Request, title: str, body: str, user: str, status_code: int = 200) -> HTMLResponse:
+def _csrf_token(request: Request) -> str:
+    """The form token of this browser (its cookie's value, or a new one the page's response sets)."""
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_token", None)
+    if not token:
+        token = request.state.csrf_token = secrets.token_urlsafe(32)
+    return token
+
+
+def _page(request: Request, title: str, body: str, person: Person, status_code: int = 200) -> HTMLResponse:
     base = _base(request)
-    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    read_only = "" if person.can_write else f"<p class='meta'>{esc(READ_ONLY)}</p>"
     html = (
         "<!DOCTYPE html><html lang='es'><head><meta charset='utf-8'>"
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
-        f"<nav class='meta'><a href='{base}/'>Quincenas</a> Usuario: <b>{esc(user)}</b></nav>"
-        f"<h1>{esc(title)}</h1>{body.replace('__CSRF__', esc(token))}</body></html>"
+        f"<title>{esc(title)}</title><link rel='stylesheet' href='{base}/estilo.css'></head><body>"
+        f"<nav class='meta'><a href='{base}/'>Quincenas</a> Usuario: <b>{esc(person.name)}</b></nav>"
+        f"<h1>{esc(title)}</h1>{read_only}{body}</body></html>"
     )
     response = HTMLResponse(html, status_code=status_code)
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path=base or "/")
+    secure = request.url.scheme == "https"  # a cookie that never travels in clear text where TLS is used
+    token = _csrf_token(request)
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure, path=base or "/")
     return response
+
+
+@app.get("/estilo.css")
+def stylesheet(person: Reader) -> Response:
+    return Response(_CSS, media_type="text/css")
 
 
 def _table(head: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
@@ -124,22 +247,22 @@ def _datalist() -> str:
 
 
 @app.get("/", response_class=HTMLResponse)
-def cycles_page(request: Request, user: User) -> HTMLResponse:
+def cycles_page(request: Request, person: Reader) -> HTMLResponse:
     base = _base(request)
     rows = [
         [f"<a href='{base}/ciclo/{esc(c['cycle_id'])}'>{esc(c['cycle_id'])}</a>", esc(c["invoices"]), esc(c["review"])]
-        for c in worklist.cycles()
+        for c in worklist.cycles(person.companies)
     ]
     body = _table(["Quincena", "Facturas", "En revisión"], rows, {1, 2})
-    return _page(request, "Revisión de quincenas", body, _user_name(user))
+    return _page(request, "Revisión de quincenas", body, person)
 
 
 @app.get("/ciclo/{cycle_id}", response_class=HTMLResponse)
-def cycle_page(request: Request, cycle_id: str, user: User) -> HTMLResponse:
+def cycle_page(request: Request, cycle_id: str, person: Reader) -> HTMLResponse:
     _check(cycle_id)
     base = _base(request)
     rows = []
-    for c in worklist.companies(cycle_id):
+    for c in (c for c in worklist.companies(cycle_id) if person.sees(c["nit"])):
         decision = {"approved": "aprobada", "rejected": "rechazada"}.get(c["decision"] or "", "pendiente")
         if c["decision"]:
             decision += f" por {c['decided_by']}" + (f": «{c['comment']}»" if c["comment"] else "")
@@ -149,22 +272,25 @@ def cycle_page(request: Request, cycle_id: str, user: User) -> HTMLResponse:
                      esc(c["quarantined_files"]), esc(decision)])  # fmt: skip
     head = ["Empresa", "Facturas", "Pendientes", "Lotes enviados a DeepSeek", "Por revisar", "Clasificadas",
             "Archivos en cuarentena", "Aprobación"]  # fmt: skip
-    return _page(request, f"Quincena {cycle_id}", _table(head, rows, {1, 2, 3, 4, 5, 6}), _user_name(user))
+    return _page(request, f"Quincena {cycle_id}", _table(head, rows, {1, 2, 3, 4, 5, 6}), person)
 
 
 @app.get("/ciclo/{cycle_id}/empresa/{nit}", response_class=HTMLResponse)
-def company_page(request: Request, cycle_id: str, nit: str, user: User, msg: str = "", err: str = "") -> HTMLResponse:
-    _check(cycle_id, nit)
+def company_page(
+    request: Request, cycle_id: str, nit: str, person: Reader, msg: str = "", err: str = ""
+) -> HTMLResponse:
+    _check(cycle_id, nit, person)
     company = worklist.company(cycle_id, nit)
     if company is None:
-        raise HTTPException(status_code=404, detail="empresa desconocida")
+        raise HTTPException(status_code=404, detail=UNKNOWN_COMPANY)
     notice = (f"<p class='ok'>{esc(msg)}</p>" if msg else "") + (f"<p class='err'>{esc(err)}</p>" if err else "")
     summary = (
         f"<p class='meta'>{esc(company['invoices'])} facturas · {esc(company['review'])} por revisar · "
         f"{esc(company['classified'])} clasificadas · {esc(company['quarantined_files'])} archivos en cuarentena</p>"
     )
     invoices = worklist.invoices(nit, cycle_id, status="review")
-    forms = "".join(_invoice_form(request, cycle_id, nit, inv) for inv in invoices) or "<p class='meta'>(ninguna)</p>"
+    forms = "".join(_invoice_form(request, cycle_id, nit, inv, person) for inv in invoices)
+    forms = forms or "<p class='meta'>(ninguna)</p>"
     files = _table(
         ["Archivo", "Motivo"],
         [
@@ -184,20 +310,20 @@ def company_page(request: Request, cycle_id: str, nit: str, user: User, msg: str
         + f"<h2>Archivos en cuarentena</h2>{files}"
         + f"<h2>Facturas clasificadas (reclasificar)</h2><p>{links or '(ninguna)'}</p>"
     )  # fmt: skip
-    return _page(request, f"{company['name']} — NIT {nit} — {cycle_id}", body, _user_name(user))
+    return _page(request, f"{company['name']} — NIT {nit} — {cycle_id}", body, person)
 
 
 @app.get("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}", response_class=HTMLResponse)
-def invoice_page(request: Request, cycle_id: str, nit: str, invoice_id: int, user: User) -> HTMLResponse:
-    _check(cycle_id, nit)
+def invoice_page(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceId, person: Reader) -> HTMLResponse:
+    _check(cycle_id, nit, person)
     invoice = worklist.invoice(nit, cycle_id, invoice_id)
     if invoice is None:
         raise HTTPException(status_code=404, detail="la factura no es de esta empresa en este ciclo")
-    body = _datalist() + _invoice_form(request, cycle_id, nit, invoice)
-    return _page(request, f"Factura {invoice['number']}", body, _user_name(user))
+    body = _datalist() + _invoice_form(request, cycle_id, nit, invoice, person)
+    return _page(request, f"Factura {invoice['number']}", body, person)
 
 
-def _invoice_form(request: Request, cycle_id: str, nit: str, invoice: dict[str, Any]) -> str:
+def _invoice_form(request: Request, cycle_id: str, nit: str, invoice: dict[str, Any], person: Person) -> str:
     base = _base(request)
     action = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}/factura/{invoice['id']}"
     rows = []
@@ -221,6 +347,7 @@ def _invoice_form(request: Request, cycle_id: str, nit: str, invoice: dict[str, 
         if invoice["status"] == "review"
         else "<button name='accion' value='reclasificar'>Reclasificar</button>"
     )
+    buttons = buttons if person.can_write else ""  # a read-only role is told why once, at the top
     return (
         f"<div class='invoice' id='factura-{invoice['id']}'><h3>Factura {esc(invoice['number'])} — "
         f"{esc(invoice['supplier_name'])} (NIT {esc(invoice['supplier_nit'])})</h3>"
@@ -228,7 +355,8 @@ def _invoice_form(request: Request, cycle_id: str, nit: str, invoice: dict[str, 
         f"Total {_money(invoice['tax_inclusive_amount'])} {esc(invoice['currency'])} · "
         f"Estado: {esc(STATUS_ES.get(invoice['status'], invoice['status']))}</p>"
         + (f"<p>Motivos de revisión:</p><ul>{reasons}</ul>" if reasons else "")
-        + f"<form method='post' action='{action}'><input type='hidden' name='{CSRF_FIELD}' value='__CSRF__'>"
+        + f"<form method='post' action='{action}'>"
+        + f"<input type='hidden' name='{CSRF_FIELD}' value='{esc(_csrf_token(request))}'>"
         + lines + buttons + "</form>"
         + (f"<details><summary>Historial de cambios</summary><ul>{history}</ul></details>" if history else "")
         + "</div>"
@@ -243,7 +371,7 @@ def _history_item(h: dict[str, Any]) -> str:
 
 
 @app.get("/cuentas")
-def accounts_search(q: str, user: User) -> JSONResponse:
+def accounts_search(q: str, person: Reader) -> JSONResponse:
     return JSONResponse([{"code": a.code, "name": a.name} for a in worklist.search_accounts(q)])
 
 
@@ -258,8 +386,8 @@ def _same_origin(request: Request) -> bool:
 
 
 @app.post("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}")
-async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: int, user: User) -> Response:
-    _check(cycle_id, nit)
+async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceId, person: Writer) -> Response:
+    _check(cycle_id, nit, person)
     form = await request.form()
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = str(form.get(CSRF_FIELD, ""))
@@ -271,7 +399,7 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
             if not key[7:].isdigit():
                 raise HTTPException(status_code=400, detail=f"campo no válido: {key}")
             accounts[int(key[7:])] = str(value)
-    who = _user_name(user)
+    who = person.name
     action = str(form.get("accion", ""))
     base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
     try:

@@ -1,0 +1,174 @@
+"""Who may do what on /review, asked of Airflow's own auth manager inside Airflow's create_app(): every
+role (admin, op, user, viewer) against every route; per-company grants narrow what a user sees."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from quincena.core import companies, db
+from quincena.core.companies import Company
+from quincena.review import access, worklist
+from quincena.review.access import Grant
+from tests.review.conftest import CYCLE_1, token
+
+ROLES = ("admin", "op", "user", "viewer")
+WRITERS = ("admin", "op", "user")  # the roles that may answer the cycle's approval requests (HITL details)
+OTHER_NIT, OTHER_NAME = "900373115", "Ferretería El Tornillo S.A.S."
+ACCOUNT = "513520"
+
+
+def _login(client, name: str, role: str):
+    client.cookies.clear()
+    client.cookies.set("_token", token(name, role))
+    return client
+
+
+def _state() -> list[dict[str, Any]]:
+    """What a refused request must leave untouched: the audit, the classifications, the invoices, the books."""
+    return db.query_text(
+        "SELECT (SELECT count(*) FROM classification_history) AS history,"
+        " (SELECT count(*) FROM classifications) AS classifications,"
+        " (SELECT count(*) FROM journal_lines) AS journal,"
+        " (SELECT string_agg(id || status, ',' ORDER BY id) FROM invoices) AS statuses"
+    )
+
+
+def _csrf(client, url: str) -> str:
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    return client.cookies.get("quincena_csrf")
+
+
+def _post(client, nit: str, invoice: dict[str, Any], action: str) -> Any:
+    company = f"/review/ciclo/{CYCLE_1}/empresa/{nit}"
+    fields = {"csrf_token": _csrf(client, company), "accion": action}
+    fields.update({f"cuenta_{ln['line_id']}": ln["account"] or ACCOUNT for ln in invoice["lines"]})
+    return client.post(f"{company}/factura/{invoice['id']}", data=fields, follow_redirects=False)
+
+
+@pytest.fixture
+def every_role_granted(first_cycle) -> dict:
+    """Non-admin roles see nothing until granted: here every role is granted every company."""
+    access.replace([Grant("role", role, None) for role in ROLES if role != "admin"])
+    return first_cycle
+
+
+def test_every_role_reads_every_page(airflow_app, every_role_granted) -> None:
+    nit = every_role_granted["company_nit"]
+    invoice = worklist.invoices(nit, CYCLE_1)[0]
+    pages = ["/review/", f"/review/ciclo/{CYCLE_1}", f"/review/ciclo/{CYCLE_1}/empresa/{nit}",
+             f"/review/ciclo/{CYCLE_1}/empresa/{nit}/factura/{invoice['id']}", "/review/cuentas?q=5135",
+             "/review/estilo.css"]  # fmt: skip
+    for role in ROLES:
+        client = _login(airflow_app, f"ana-{role}", role)
+        for path in pages:
+            response = client.get(path)
+            assert response.status_code == 200, (role, path, response.text[:300])
+        company = client.get(pages[2]).text
+        can_write = role in WRITERS
+        assert ("value='aprobar'" in company) is can_write, role  # a viewer gets no buttons…
+        assert ("solo lectura" in company) is not can_write, role  # …and is told why
+
+
+def test_a_viewer_changes_nothing_and_is_told_why_in_spanish(airflow_app, every_role_granted) -> None:
+    nit = every_role_granted["company_nit"]
+    in_review = worklist.invoices(nit, CYCLE_1)[0]
+    classified = worklist.invoices(nit, CYCLE_1, status="classified")[0]
+    client = _login(airflow_app, "vera", "viewer")
+    before = _state()
+    for invoice, action in ((in_review, "guardar"), (in_review, "aprobar"), (classified, "reclasificar")):
+        refused = _post(client, nit, invoice, action)
+        assert refused.status_code == 403, action
+        assert "solo lectura" in refused.text and "text/html" in refused.headers["content-type"]
+    assert _state() == before
+
+
+@pytest.mark.parametrize("role", WRITERS)
+def test_a_role_that_answers_approvals_saves_approves_and_reclassifies(airflow_app, every_role_granted, role) -> None:
+    nit = every_role_granted["company_nit"]
+    invoice = worklist.invoices(nit, CYCLE_1)[0]
+    client = _login(airflow_app, f"ana-{role}", role)
+    for action in ("guardar", "aprobar", "reclasificar"):
+        done = _post(client, nit, invoice, action)
+        assert done.status_code == 303 and "msg=" in done.headers["location"], (action, done.headers)
+    assert worklist.invoice(nit, CYCLE_1, invoice["id"])["status"] == "classified"
+    who = db.query_text("SELECT DISTINCT changed_by FROM classification_history WHERE invoice_id = %s",
+                        (invoice["id"],))  # fmt: skip
+    assert who == [{"changed_by": f"ana-{role}"}]  # the person's user name, always
+
+
+def test_an_accountant_sees_only_the_companies_assigned(airflow_app, first_cycle) -> None:
+    nit = first_cycle["company_nit"]
+    companies.upsert([Company(OTHER_NIT, 3, OTHER_NAME)])  # company B: active, in the cycle's overview
+    access.replace([Grant("user", "carla", nit)])
+    invoice = worklist.invoices(nit, CYCLE_1)[0]
+    other_page = f"/review/ciclo/{CYCLE_1}/empresa/{OTHER_NIT}"
+
+    admin = _login(airflow_app, "ana", "admin")  # admins see every company without a grant
+    overview = admin.get(f"/review/ciclo/{CYCLE_1}").text
+    assert nit in overview and OTHER_NIT in overview
+    assert admin.get(other_page).status_code == 200
+
+    carla = _login(airflow_app, "carla", "user")
+    assert CYCLE_1 in carla.get("/review/").text
+    overview = carla.get(f"/review/ciclo/{CYCLE_1}").text
+    assert nit in overview and OTHER_NIT not in overview and OTHER_NAME not in overview
+    assert carla.get(f"/review/ciclo/{CYCLE_1}/empresa/{nit}").status_code == 200
+    hidden = carla.get(other_page)
+    assert hidden.status_code == 404 and OTHER_NAME not in hidden.text  # as an unknown company: no name
+    before = _state()
+    # Her company's invoice, sent through B's URL (a valid token, a valid account): not found.
+    foreign = carla.post(f"{other_page}/factura/{invoice['id']}", data={"csrf_token": carla.cookies.get(
+        "quincena_csrf"), "accion": "guardar", f"cuenta_{invoice['lines'][0]['line_id']}": ACCOUNT})  # fmt: skip
+    assert foreign.status_code == 404
+    assert _state() == before
+
+    # A user no grant names sees no cycle and no company; a grant to their role opens them all.
+    dora = _login(airflow_app, "dora", "op")
+    assert CYCLE_1 not in dora.get("/review/").text
+    assert nit not in dora.get(f"/review/ciclo/{CYCLE_1}").text
+    assert dora.get(f"/review/ciclo/{CYCLE_1}/empresa/{nit}").status_code == 404
+    access.replace([Grant("user", "carla", nit), Grant("role", "op", None)])
+    assert dora.get(other_page).status_code == 200
+
+
+def test_may_act_answers_for_the_approval_step(first_cycle, monkeypatch) -> None:
+    nit = first_cycle["company_nit"]
+    companies.upsert([Company(OTHER_NIT, 3, OTHER_NAME)])
+    access.replace([Grant("user", "carla", nit), Grant("role", "auditor", OTHER_NIT)])
+    assert access.may_act("carla", ["user"], nit) and not access.may_act("carla", ["user"], OTHER_NIT)
+    assert access.may_act("ana", ["Admin"], OTHER_NIT)  # FAB spells it "Admin"
+    assert access.may_act("eva", ["Auditor"], OTHER_NIT) and not access.may_act("eva", ["auditor"], nit)
+    assert not access.may_act("dora", ["op"], nit) and not access.may_act("", ["admin"], nit)
+    # Without roles (a HITL answer carries only the user's name): the simple auth manager's configuration.
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,carla:user")
+    assert access.may_act("admin", None, OTHER_NIT) and access.may_act("carla", None, nit)
+    assert not access.may_act("carla", None, OTHER_NIT) and not access.may_act("nadie", None, nit)
+
+
+def test_security_headers_on_every_response(airflow_app, every_role_granted) -> None:
+    nit = every_role_granted["company_nit"]
+    client = _login(airflow_app, "ana", "admin")
+    for path in ("/review/", f"/review/ciclo/{CYCLE_1}/empresa/{nit}", "/review/ciclo/x", "/review/estilo.css"):
+        headers = client.get(path).headers
+        assert headers["x-frame-options"] == "SAMEORIGIN" and headers["cache-control"] == "no-store"
+        assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "same-origin"
+        csp = headers["content-security-policy"]
+        assert "frame-ancestors 'self'" in csp and "script-src" not in csp and "default-src 'none'" in csp
+    page = client.get(f"/review/ciclo/{CYCLE_1}/empresa/{nit}").text
+    assert "<script" not in page and "<style" not in page and " style=" not in page  # nothing inline
+    assert "Secure" not in client.get("/review/").headers["set-cookie"]  # plain http here
+    with_tls = client.get("https://airflow.test/review/", headers={"Origin": "https://airflow.test"})
+    assert re.search(r"quincena_csrf=[^;]+;.*[Ss]ecure", with_tls.headers["set-cookie"])
+
+
+def test_bad_ids_are_a_spanish_4xx(airflow_app, every_role_granted) -> None:
+    nit = every_role_granted["company_nit"]
+    client = _login(airflow_app, "ana", "admin")
+    base = f"/review/ciclo/{CYCLE_1}/empresa/{nit}/factura"
+    for invoice_id in (str(2**63), "0", "abc", "١٢"):
+        response = client.get(f"{base}/{invoice_id}")
+        assert 400 <= response.status_code < 500 and "solicitud no válida" in response.text, invoice_id
