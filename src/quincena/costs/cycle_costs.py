@@ -12,6 +12,7 @@ from typing import Any
 
 from quincena.core import config, db
 from quincena.core import html as report_html
+from quincena.core.cells import safe_row
 from quincena.core.numbers import decimal_text, plain
 from quincena.quality import agreement
 
@@ -149,11 +150,11 @@ def write_artifacts(costs: CycleCosts, out_dir: Path | None = None) -> CycleCost
         writer.writeheader()
         for dimension, rows in (("company", costs.companies), ("key", costs.keys), ("total", [costs.total])):
             for row in rows:
-                writer.writerow(plain({**row, "dimension": dimension}))
+                writer.writerow(safe_row(plain({**row, "dimension": dimension})))
     with (out_dir / "cycle_exports.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(plain(row) for row in costs.exports)
+        writer.writerows(safe_row(plain(row)) for row in costs.exports)
     costs.html_path = out_dir / "cycle_report.html"
     costs.html_path.write_text(render_html(costs), encoding="utf-8")
     return costs

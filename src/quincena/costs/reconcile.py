@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from quincena.core import config, db
+from quincena.core.cells import safe_row
 from quincena.core.numbers import NumberError, non_negative_decimal, plain
 from quincena.costs.usage_export import TYPES, ExportError, UsageExport, read_export
 
@@ -254,7 +255,7 @@ def write_csv(result: Reconciliation, path: Path) -> Path:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        writer.writerows(plain(r) for r in result.rows)
+        writer.writerows(safe_row(plain(r)) for r in result.rows)
     result.csv_path = path
     return path
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from quincena.core import db
+from quincena.core.cells import safe_rows
 from quincena.review import actions, worklist
 
 COLUMNS = (
@@ -85,7 +86,7 @@ def export_csv(cycle_id: str, out: Path, company_nit: str | None = None) -> int:
     with Path(out).open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, delimiter=";")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_rows(rows))  # supplier text never runs as a formula in Excel
     return len(rows)
 
 
