@@ -134,5 +134,13 @@ def replace(grants: list[Grant]) -> int:
     return len(grants)
 
 
+def grant_user(user_name: str, nits: Iterable[str]) -> None:
+    """``user_name``'s grants become exactly ``nits`` (the demo's accountant); other grants are kept."""
+    rows = [asdict(Grant("user", user_name, nit)) for nit in nits]
+    with db.transaction() as cur:
+        cur.execute(db.load_sql("company_access_clear_user"), {"user_name": user_name})
+        db.execute_many("company_access_insert", rows, cur)
+
+
 def grants() -> list[dict[str, Any]]:
     return db.query("company_access_list")
