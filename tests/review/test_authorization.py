@@ -39,7 +39,7 @@ def _state() -> list[dict[str, Any]]:
 def _csrf(client, url: str) -> str:
     page = client.get(url)
     assert page.status_code == 200, page.text
-    return client.cookies.get("quincena_csrf")
+    return re.search(r"name='csrf_token' value='([^']+)'", page.text).group(1)
 
 
 def _post(client, nit: str, invoice: dict[str, Any], action: str) -> Any:
@@ -172,3 +172,38 @@ def test_bad_ids_are_a_spanish_4xx(airflow_app, every_role_granted) -> None:
     for invoice_id in (str(2**63), "0", "abc", "١٢"):
         response = client.get(f"{base}/{invoice_id}")
         assert 400 <= response.status_code < 500 and "solicitud no válida" in response.text, invoice_id
+
+
+def test_forms_tokens_notices_and_odd_inputs_cannot_be_forged(airflow_app, every_role_granted) -> None:
+    nit = every_role_granted["company_nit"]
+    invoice = worklist.invoices(nit, CYCLE_1)[0]
+    company = f"/review/ciclo/{CYCLE_1}/empresa/{nit}"
+    url = f"{company}/factura/{invoice['id']}"
+    line = f"cuenta_{invoice['lines'][0]['line_id']}"
+    luis = _login(airflow_app, "luis", "user")
+    luis_token = _csrf(luis, company)
+    ana = _login(airflow_app, "ana", "admin")
+    ana_token = _csrf(ana, company)
+    before = _state()
+    # Another user's token, or the cookie's own value as the token (a double submit an attacker set): refused.
+    for sent in (luis_token, ana.cookies.get("quincena_csrf")):
+        refused = ana.post(url, data={"csrf_token": sent, "accion": "guardar", line: ACCOUNT}, follow_redirects=False)
+        assert refused.status_code == 403 and "token CSRF" in refused.text
+    # Odd field names and a 100 KB value: a Spanish 4xx or a short redirect, nothing written.
+    for field in ("cuenta_١٢", "cuenta_1e3", f"cuenta_{'9' * 30}"):
+        odd = ana.post(url, data={"csrf_token": ana_token, "accion": "guardar", field: ACCOUNT}, follow_redirects=False)
+        assert odd.status_code == 400 and "campo no válido" in odd.text, field
+    huge = ana.post(url, data={"csrf_token": ana_token, "accion": "aprobar", line: "x" * 100_000},
+                    follow_redirects=False)  # fmt: skip
+    assert huge.status_code == 303 and len(huge.headers["location"]) < 2_000
+    assert _state() == before
+    # The error is shown in the invoice's own box, where the accountant clicked "Aprobar factura".
+    shown = ana.get(huge.headers["location"]).text
+    box = shown[shown.index(f"id='factura-{invoice['id']}'") :]
+    assert box.index("class='err'") < box.index("</div>") and "no es una subcuenta de compras" in box
+    # A crafted notice link shows nothing; supplier text holding the old placeholder shows no token.
+    crafted = ana.get(f"{company}?msg=Todo+aprobado%2C+llame+al+300&err=&factura=1&firma=00").text
+    assert "Todo aprobado" not in crafted
+    db.query_text("UPDATE invoices SET supplier_name = '__CSRF__' WHERE id = %s", (invoice["id"],))
+    page = ana.get(company).text
+    assert "__CSRF__" in page and ana.cookies.get("quincena_csrf") not in page

@@ -91,7 +91,7 @@ def test_the_accountant_corrects_and_approves_through_the_pages(browser, first_c
     other = browser.post(
         f"/review/ciclo/{CYCLE_1}/empresa/900000001/factura/{invoice['id']}", data=fields, follow_redirects=False
     )
-    assert other.status_code == 303 and "no%20es%20de%20la%20empresa" in other.headers["location"]
+    assert other.status_code == 303 and "no+es+de+la+empresa" in other.headers["location"]
 
 
 def test_review_reasons_are_split_per_line_only() -> None:

@@ -11,22 +11,23 @@ Security:
 - per company (quincena.review.access): another company's URL is 404, as an unknown one, leaking no name;
 - every response carries headers for pages holding financial data (``SECURITY_HEADERS``): framed only
   by this origin (Airflow's UI shows the pages in an iframe), never cached, no script at all;
-- POSTs are protected against cross-site requests twice: a double-submit token (a random value in a
-  ``SameSite=Strict`` cookie that must equal the form's hidden field, which another site can neither
-  read nor set) and an ``Origin`` check (when the browser sends one, it must be this host);
+- POSTs are protected against cross-site requests twice: a form token bound to the user and to a random
+  value in a ``SameSite=Strict`` cookie (an HMAC under the api-server's secret, quincena.review.signing:
+  a planted cookie or another user's token does not verify) and an ``Origin`` check (when the browser
+  sends one, it must be this host);
+- the notice after an action comes back in the URL signed for the user: a crafted link shows nothing;
 - every input is validated by quincena.review.actions (account in the catalog's purchase sub-accounts,
   invoice of that company and cycle, line of that invoice).
 """
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
@@ -37,7 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quincena.core import db
 from quincena.core.html import esc
-from quincena.review import access, actions, worklist
+from quincena.review import access, actions, signing, worklist
 
 DAG_ID = "quincena_cycle"
 
@@ -277,19 +278,33 @@ def cycle_page(request: Request, cycle_id: str, person: Reader) -> HTMLResponse:
 
 @app.get("/ciclo/{cycle_id}/empresa/{nit}", response_class=HTMLResponse)
 def company_page(
-    request: Request, cycle_id: str, nit: str, person: Reader, msg: str = "", err: str = ""
+    request: Request,
+    cycle_id: str,
+    nit: str,
+    person: Reader,
+    msg: str = "",
+    err: str = "",
+    factura: str = "",
+    firma: str = "",
 ) -> HTMLResponse:
     _check(cycle_id, nit, person)
     company = worklist.company(cycle_id, nit)
     if company is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_COMPANY)
-    notice = (f"<p class='ok'>{esc(msg)}</p>" if msg else "") + (f"<p class='err'>{esc(err)}</p>" if err else "")
+    invoices = worklist.invoices(nit, cycle_id, status="review")
+    ok, error = _notice(person, msg, err, factura, firma)
+    # A failed action's error sits in its invoice's box, where the accountant clicked (the URL's anchor).
+    near = {inv["id"] for inv in invoices if error and str(inv["id"]) == factura}
+    notice = (f"<p class='ok'>{esc(ok)}</p>" if ok else "") + (
+        f"<p class='err'>{esc(error)}</p>" if error and not near else ""
+    )
     summary = (
         f"<p class='meta'>{esc(company['invoices'])} facturas · {esc(company['review'])} por revisar · "
         f"{esc(company['classified'])} clasificadas · {esc(company['quarantined_files'])} archivos en cuarentena</p>"
     )
-    invoices = worklist.invoices(nit, cycle_id, status="review")
-    forms = "".join(_invoice_form(request, cycle_id, nit, inv, person) for inv in invoices)
+    forms = "".join(
+        _invoice_form(request, cycle_id, nit, inv, person, error if inv["id"] in near else "") for inv in invoices
+    )
     forms = forms or "<p class='meta'>(ninguna)</p>"
     files = _table(
         ["Archivo", "Motivo"],
@@ -323,7 +338,24 @@ def invoice_page(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceI
     return _page(request, f"Factura {invoice['number']}", body, person)
 
 
-def _invoice_form(request: Request, cycle_id: str, nit: str, invoice: dict[str, Any], person: Person) -> str:
+def _notice(person: Person, msg: str, err: str, invoice: str, signature: str) -> tuple[str, str]:
+    """The (success, error) texts of the redirect after an action, shown only when signed for this user."""
+    kind, text = ("err", err) if err else ("msg", msg)
+    if not text or not signing.verify(signature, "notice", person.name, kind, invoice, text):
+        return "", ""
+    return ("", text) if kind == "err" else (text, "")
+
+
+def _notice_url(base: str, person: Person, kind: str, invoice_id: int, text: str) -> str:
+    text = signing.clip(text)
+    signature = signing.notice_signature(person.name, kind, str(invoice_id), text)
+    query = urlencode({kind: text, "factura": invoice_id, "firma": signature})
+    return f"{base}?{query}#factura-{invoice_id}"
+
+
+def _invoice_form(
+    request: Request, cycle_id: str, nit: str, invoice: dict[str, Any], person: Person, error: str = ""
+) -> str:
     base = _base(request)
     action = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}/factura/{invoice['id']}"
     rows = []
@@ -355,8 +387,9 @@ def _invoice_form(request: Request, cycle_id: str, nit: str, invoice: dict[str, 
         f"Total {_money(invoice['tax_inclusive_amount'])} {esc(invoice['currency'])} · "
         f"Estado: {esc(STATUS_ES.get(invoice['status'], invoice['status']))}</p>"
         + (f"<p>Motivos de revisión:</p><ul>{reasons}</ul>" if reasons else "")
+        + (f"<p class='err'>{esc(error)}</p>" if error else "")
         + f"<form method='post' action='{action}'>"
-        + f"<input type='hidden' name='{CSRF_FIELD}' value='{esc(_csrf_token(request))}'>"
+        + f"<input type='hidden' name='{CSRF_FIELD}' value='{signing.form_token(person.name, _csrf_token(request))}'>"
         + lines + buttons + "</form>"
         + (f"<details><summary>Historial de cambios</summary><ul>{history}</ul></details>" if history else "")
         + "</div>"
@@ -391,14 +424,15 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
     form = await request.form()
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = str(form.get(CSRF_FIELD, ""))
-    if not _same_origin(request) or not cookie or not hmac.compare_digest(cookie, sent):
+    if not _same_origin(request) or not cookie or not signing.verify(sent, *signing.form_parts(person.name, cookie)):
         raise HTTPException(status_code=403, detail="solicitud rechazada: token CSRF u origen no válidos")
     accounts: dict[int, str] = {}
     for key, value in form.items():
         if key.startswith("cuenta_") and str(value).strip():
-            if not key[7:].isdigit():
-                raise HTTPException(status_code=400, detail=f"campo no válido: {key}")
-            accounts[int(key[7:])] = str(value)
+            line = key[7:]
+            if not (line.isascii() and line.isdigit() and len(line) <= 18):  # a bigint id in ASCII digits
+                raise HTTPException(status_code=400, detail=f"campo no válido: {signing.clip(key[:40])}")
+            accounts[int(line)] = str(value)
     who = person.name
     action = str(form.get("accion", ""))
     base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
@@ -415,5 +449,5 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
         else:
             raise HTTPException(status_code=400, detail="acción desconocida")
     except actions.ReviewError as exc:
-        return RedirectResponse(f"{base}?err={quote(str(exc))}#factura-{invoice_id}", status_code=303)
-    return RedirectResponse(f"{base}?msg={quote(message)}", status_code=303)
+        return RedirectResponse(_notice_url(base, person, "err", invoice_id, str(exc)), status_code=303)
+    return RedirectResponse(_notice_url(base, person, "msg", invoice_id, message), status_code=303)
