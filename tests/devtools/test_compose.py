@@ -152,3 +152,13 @@ def test_docker_compose_config_accepts_it(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_production_users_are_real_users_of_the_fab_auth_manager(compose: dict[str, Any]) -> None:
+    env = compose["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"] == "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    assert not [k for k in env if k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER")]  # no shared demo login
+    init = compose["services"]["airflow-init"]
+    script = init["command"][-1]
+    assert "airflow users create --role Admin" in script and "$$AIRFLOW_ADMIN_PASSWORD" in script
+    assert init["environment"]["AIRFLOW_ADMIN_PASSWORD"].startswith("${AIRFLOW_ADMIN_PASSWORD:?")

@@ -56,13 +56,6 @@ def airflow_app(airflow_home):
             os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = previous
 
 
-def _token(name: str = "ana") -> str:
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-
-    return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=name, role="admin"))
-
-
 def token(name: str, role: str) -> str:
     """A JWT of the simple auth manager for ``name`` with ``role`` (admin, op, user, viewer)."""
     from airflow.api_fastapi.app import get_auth_manager
