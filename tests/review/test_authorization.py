@@ -10,7 +10,7 @@ import pytest
 
 from quincena.core import companies, db
 from quincena.core.companies import Company
-from quincena.review import access, worklist
+from quincena.review import access, web, worklist
 from quincena.review.access import Grant
 from tests.review.conftest import CYCLE_1, token
 
@@ -207,3 +207,30 @@ def test_forms_tokens_notices_and_odd_inputs_cannot_be_forged(airflow_app, every
     db.query_text("UPDATE invoices SET supplier_name = '__CSRF__' WHERE id = %s", (invoice["id"],))
     page = ana.get(company).text
     assert "__CSRF__" in page and ana.cookies.get("quincena_csrf") not in page
+
+
+def test_the_origin_must_be_the_configured_base_url(airflow_app, every_role_granted, monkeypatch) -> None:
+    assert web.origin_allowed(None, "https://libros.firma.co", "evil.example")  # no Origin: the token decides
+    assert web.origin_allowed("https://libros.firma.co", "https://libros.firma.co/", "x")
+    assert web.origin_allowed("https://LIBROS.firma.co:443", "https://libros.firma.co", "x")
+    for origin in ("http://libros.firma.co", "https://libros.firma.co:8443", "https://evil.example", "null"):
+        assert not web.origin_allowed(origin, "https://libros.firma.co", "libros.firma.co"), origin
+    assert web.origin_allowed("http://airflow.test", "", "airflow.test")  # none configured: this host
+    assert not web.origin_allowed("http://airflow.test:8081", "", "airflow.test")  # another port: another site
+
+    nit = every_role_granted["company_nit"]
+    invoice = worklist.invoices(nit, CYCLE_1)[0]
+    client = _login(airflow_app, "ana", "admin")
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://libros.firma.co")
+    company = f"/review/ciclo/{CYCLE_1}/empresa/{nit}"
+    fields = {
+        "csrf_token": _csrf(client, company),
+        "accion": "guardar",
+        f"cuenta_{invoice['lines'][0]['line_id']}": ACCOUNT,
+    }
+    url = f"{company}/factura/{invoice['id']}"
+    # The request's own Host is this app's, but the Origin is not the configured site: refused.
+    spoofed = client.post(url, data=fields, headers={"Origin": "http://airflow.test"}, follow_redirects=False)
+    assert spoofed.status_code == 403
+    ok = client.post(url, data=fields, headers={"Origin": "https://libros.firma.co"}, follow_redirects=False)
+    assert ok.status_code == 303

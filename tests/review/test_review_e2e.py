@@ -43,7 +43,10 @@ def stack() -> Iterator[dict[str, Any]]:
         base = f"http://127.0.0.1:{env['QUINCENA_DEMO_API_PORT']}"
         token = _token(base, local)
         run = requests.get(f"{base}/api/v2/dags/{DAG}/dagRuns", headers=_auth(token), timeout=60).json()
-        yield {"env": env, "local": local, "base": base, "token": token, "run": run["dag_runs"][0]}
+        # The browser opens the UI where Airflow is configured to be ([api] base_url): the review pages
+        # accept a POST only from that origin.
+        ui = f"http://localhost:{env['QUINCENA_DEMO_API_PORT']}"
+        yield {"env": env, "local": local, "base": base, "ui": ui, "token": token, "run": run["dag_runs"][0]}
     finally:
         subprocess.run([*QUINCENA, "demo", "stop"], env=env, cwd=REPO, capture_output=True, timeout=120)
         shutil.rmtree(local, ignore_errors=True)
@@ -145,9 +148,9 @@ def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, wai
     invoice_id, nit, line_id, proposal = row[0]
     account = "513595" if proposal == "513520" else "513520"  # a correction, whatever was proposed
 
-    with _logged_in(stack["base"], "admin", _admin_password(stack["local"])) as driver:
+    with _logged_in(stack["ui"], "admin", _admin_password(stack["local"])) as driver:
         wait = WebDriverWait(driver, 60)
-        driver.get(f"{stack['base']}/review/ciclo/{cycle_id}/empresa/{nit}")
+        driver.get(f"{stack['ui']}/review/ciclo/{cycle_id}/empresa/{nit}")
         field = wait.until(ec.presence_of_element_located((By.NAME, f"cuenta_{line_id}")))
         assert "Facturas por revisar" in driver.page_source and "Archivos en cuarentena" in driver.page_source
         field.clear()
@@ -179,13 +182,13 @@ def test_in_a_browser_the_demo_accountant_sees_only_her_company(stack, waiting) 
     mine, other = (nit for (nit,) in _firm(stack, "SELECT nit FROM companies ORDER BY nit"))  # she has the first
     granted = _firm(stack, "SELECT company_nit FROM company_access WHERE principal = 'contadora'")
     assert granted == [(mine,)]
-    with _logged_in(stack["base"], "contadora", _password(stack["local"], "contadora")) as driver:
-        driver.get(f"{stack['base']}/review/ciclo/{cycle_id}")
+    with _logged_in(stack["ui"], "contadora", _password(stack["local"], "contadora")) as driver:
+        driver.get(f"{stack['ui']}/review/ciclo/{cycle_id}")
         overview = driver.page_source
         assert mine in overview and other not in overview
-        driver.get(f"{stack['base']}/review/ciclo/{cycle_id}/empresa/{other}")
+        driver.get(f"{stack['ui']}/review/ciclo/{cycle_id}/empresa/{other}")
         assert "empresa desconocida" in driver.page_source and other not in driver.page_source  # a 404, no name
-        driver.get(f"{stack['base']}/review/ciclo/{cycle_id}/empresa/{mine}")
+        driver.get(f"{stack['ui']}/review/ciclo/{cycle_id}/empresa/{mine}")
         assert "Facturas por revisar" in driver.page_source and "solo lectura" not in driver.page_source
 
 

@@ -14,7 +14,8 @@ Security:
 - POSTs are protected against cross-site requests twice: a form token bound to the user and to a random
   value in a ``SameSite=Strict`` cookie (an HMAC under the api-server's secret, quincena.review.signing:
   a planted cookie or another user's token does not verify) and an ``Origin`` check (when the browser
-  sends one, it must be this host);
+  sends one, it must be the configured ``[api] base_url``'s scheme, host and port, not whatever the
+  request's own ``Host`` header says);
 - the notice after an action comes back in the URL signed for the user: a crafted link shows nothing;
 - every input is validated by quincena.review.actions (account in the catalog's purchase sub-accounts,
   invoice of that company and cycle, line of that invoice).
@@ -412,10 +413,35 @@ def accounts_search(q: str, person: Reader) -> JSONResponse:
 
 
 def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    from airflow.configuration import conf
+
+    base_url = conf.get("api", "base_url", fallback="") or ""
+    return origin_allowed(request.headers.get("origin"), base_url, request.headers.get("host", ""))
+
+
+def _site(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of a URL, default ports filled in; None when it is not an http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
+
+
+def origin_allowed(origin: str | None, base_url: str, host: str) -> bool:
+    """A POST's ``Origin`` (when the browser sends one) must be the site Airflow is configured to be
+    served at (``[api] base_url``), scheme, host and port; without one configured, this request's host."""
+    if origin is None:
+        return True
+    sent = _site(origin)
+    if sent is None:  # "null" (a sandboxed frame, a file:// page) or garbage
+        return False
+    if base_url:
+        return sent == _site(base_url)
+    return sent == _site(f"{sent[0]}://{host}")
 
 
 @app.post("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}")
