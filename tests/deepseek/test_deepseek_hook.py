@@ -75,7 +75,8 @@ def test_even_spread_over_keys_with_threads(simulator, deepseek_conn) -> None:
     assert max(per_key.values()) / min(per_key.values()) <= 1.2, per_key
 
 
-def test_401_key_disabled_and_skipped_by_hooks_sharing_the_store(simulator, deepseek_conn) -> None:
+def test_401_key_disabled_and_skipped_by_hooks_sharing_the_store(simulator, deepseek_conn, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
     deepseek_conn()
     simulator.configure(revoked_keys=["sim-key-3"])
     store = InMemoryKeyStore()
@@ -84,6 +85,10 @@ def test_401_key_disabled_and_skipped_by_hooks_sharing_the_store(simulator, deep
     assert sum(r.attempts for r in results) == 6  # one extra attempt, right after the 401, on another key
     status = store.statuses()["sim-key-3"]
     assert not status.active and "401" in (status.disabled_reason or "") and status.disabled_at is not None
+    # The 401 body echoes the key masked ("****" and its last characters): no fragment is stored or logged.
+    tail = SIM_KEYS["sim-key-3"][-4:]
+    assert "****" not in status.disabled_reason and tail not in status.disabled_reason, status.disabled_reason
+    assert "****" not in caplog.text and tail not in caplog.text
     assert "auth_failed" in _outcomes(first)
     for _ in range(20):
         assert second.create_chat_completion(MESSAGES).key_name != "sim-key-3"

@@ -200,3 +200,13 @@ def test_every_airflow_service_gets_the_shared_airflow_settings(resolved: dict[s
     for name in AIRFLOW_SERVICES:
         env = resolved["services"][name]["environment"]
         assert {key: env.get(key) for key in shared} == shared, name
+
+
+def test_production_users_are_real_users_of_the_fab_auth_manager(compose: dict[str, Any]) -> None:
+    env = compose["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"] == "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    assert not [k for k in env if k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER")]  # no shared demo login
+    init = compose["services"]["airflow-init"]
+    script = init["command"][-1]
+    assert "airflow users create --role Admin" in script and "$$AIRFLOW_ADMIN_PASSWORD" in script
+    assert init["environment"]["AIRFLOW_ADMIN_PASSWORD"].startswith("${AIRFLOW_ADMIN_PASSWORD:?")

@@ -166,6 +166,11 @@ def test_demo_runs_green_and_stops_clean(demo_env: dict[str, str]) -> None:
 
     out = quincena(demo_env, "demo", "start", timeout=START_TIMEOUT_S).stdout
     assert f"http://localhost:{demo_env['QUINCENA_DEMO_API_PORT']}" in out and "login: admin / " in out
+    assert "login: contadora / " in out  # the second demo user, an accountant granted a few companies
+    # Secrets at rest: the imported connections file is gone, the passwords file is the owner's only.
+    assert not (local / "airflow" / "connections.json").exists()
+    password_file = local / "airflow" / "simple_auth_manager_passwords.json.generated"
+    assert password_file.stat().st_mode & 0o777 == 0o600
     cycle_id = json.loads((local / "run" / "demo.json").read_text())["cycle"]
     started = started_processes(local)
 

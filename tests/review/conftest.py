@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from quincena.devtools import sample
 from quincena.pipeline import cycle
@@ -33,3 +35,30 @@ def first_cycle(clean_db, simulator, deepseek_conn, monkeypatch, tmp_path) -> di
     company = sample.generate(companies=1, invoices=24, inbox=Path(os.environ["QUINCENA_INBOX"]), seed=SEED,
                               period=CYCLE_1)[0]  # fmt: skip
     return run_cycle(CYCLE_1, [company.nit])[0]
+
+
+@pytest.fixture(scope="module")
+def airflow_app(airflow_home):
+    """Airflow's own api-server app (create_app) with our plugin mounted at /review."""
+    from airflow.api_fastapi.app import create_app
+
+    # The api-server signs its JWTs with [api_auth] jwt_secret (generated into airflow.cfg by `airflow
+    # api-server`); this in-process app gets one of its own for the module.
+    previous = os.environ.get("AIRFLOW__API_AUTH__JWT_SECRET")
+    os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_urlsafe(32)
+    try:
+        with TestClient(create_app(), base_url="http://airflow.test") as client:
+            yield client
+    finally:
+        if previous is None:
+            os.environ.pop("AIRFLOW__API_AUTH__JWT_SECRET", None)
+        else:
+            os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = previous
+
+
+def token(name: str, role: str) -> str:
+    """A JWT of the simple auth manager for ``name`` with ``role`` (admin, op, user, viewer)."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=name, role=role))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+
+from quincena.core import db
 from quincena.costs import cycle_costs
 from quincena.review import actions, worklist
+from tests.helpers import HOSTILE, assert_no_formula
 from tests.review.conftest import CYCLE_1
 
 
@@ -25,3 +29,13 @@ def test_the_report_lists_the_worklist_and_the_quarantine(first_cycle, tmp_path)
     actions.approve_invoice(nit, CYCLE_1, flagged["id"], "ana")
     again = cycle_costs.aggregate_cycle(CYCLE_1, [nit], tmp_path).html_path.read_text(encoding="utf-8")
     assert f"Facturas por revisar ({len(in_review) - 1})" in again  # an approved invoice leaves the worklist
+
+
+def test_the_cycle_csv_neutralises_formulas(first_cycle, tmp_path) -> None:
+    nit = first_cycle["company_nit"]
+    db.query_text("UPDATE companies SET name = %s WHERE nit = %s", (HOSTILE, nit))
+    report = cycle_costs.aggregate_cycle(CYCLE_1, [nit], tmp_path)
+    with report.csv_path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert_no_formula(cell for row in rows for cell in row.values())
+    assert "'" + HOSTILE in [row["name"] for row in rows]

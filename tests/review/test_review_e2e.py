@@ -17,6 +17,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +46,49 @@ def stack() -> Iterator[dict[str, Any]]:
         base = f"http://127.0.0.1:{env['QUINCENA_DEMO_API_PORT']}"
         token = _token(base, local)
         run = requests.get(f"{base}/api/v2/dags/{DAG}/dagRuns", headers=_auth(token), timeout=60).json()
-        yield {"env": env, "local": local, "base": base, "token": token, "run": run["dag_runs"][0]}
+        # The browser opens the UI where Airflow is configured to be ([api] base_url): the review pages
+        # accept a POST only from that origin.
+        ui = f"http://localhost:{env['QUINCENA_DEMO_API_PORT']}"
+        yield {"env": env, "local": local, "base": base, "ui": ui, "token": token, "run": run["dag_runs"][0]}
     finally:
         subprocess.run([*QUINCENA, "demo", "stop"], env=env, cwd=REPO, capture_output=True, timeout=120)
         shutil.rmtree(local, ignore_errors=True)
 
 
-def _admin_password(local: Path) -> str:
+def _password(local: Path, user: str = "admin") -> str:
     password_file = local / "airflow" / "simple_auth_manager_passwords.json.generated"
-    return json.loads(password_file.read_text())["admin"]
+    return json.loads(password_file.read_text())[user]
+
+
+def _admin_password(local: Path) -> str:
+    return _password(local, "admin")
+
+
+@contextmanager
+def _logged_in(base: str, user: str, password: str) -> Iterator[Any]:
+    """Headless Chromium logged in to Airflow's login page as ``user``."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    wait = WebDriverWait(driver, 60)
+    try:
+        driver.get(f"{base}/auth/login")
+        user_field = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[name='username']")))
+        user_field.send_keys(user)
+        driver.find_element(By.CSS_SELECTOR, "input[type='password']").send_keys(password)
+        driver.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        wait.until(lambda d: d.get_cookie("_token") is not None)
+        yield driver
+    finally:
+        driver.quit()
 
 
 def _token(base: str, local: Path) -> str:
@@ -141,41 +176,12 @@ def test_the_cycle_ends_and_the_next_one_runs_while_its_companies_wait(stack, wa
 
 def _screenshot_runs(stack: dict[str, Any], path: str) -> None:
     """The UI's list of runs: the next quincena running while the books runs of the first one wait."""
-    driver = _browser()
-    try:
-        _login(driver, stack)
-        driver.get(f"{stack['base']}/dag_runs")
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        WebDriverWait(driver, 60).until(lambda d: "quincena_books" in d.page_source)
-        driver.save_screenshot(path)
-    finally:
-        driver.quit()
-
-
-def _browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-
-
-def _login(driver, stack: dict[str, Any]) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(driver, 60)
-    driver.get(f"{stack['base']}/auth/login")
-    user_field = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[name='username']")))
-    user_field.send_keys("admin")
-    driver.find_element(By.CSS_SELECTOR, "input[type='password']").send_keys(_admin_password(stack["local"]))
-    driver.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
-    wait.until(lambda d: d.get_cookie("_token") is not None)
+    with _logged_in(stack["ui"], "admin", _admin_password(stack["local"])) as driver:
+        driver.get(f"{stack['ui']}/dag_runs")
+        WebDriverWait(driver, 60).until(lambda d: "quincena_books" in d.page_source)
+        driver.save_screenshot(path)
 
 
 def test_anonymous_requests_to_the_review_page_are_refused(stack) -> None:
@@ -200,12 +206,9 @@ def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, wai
     invoice_id, nit, line_id, proposal = row[0]
     account = "513595" if proposal == "513520" else "513520"  # a correction, whatever was proposed
 
-    driver = _browser()
-    wait = WebDriverWait(driver, 60)
-    try:
-        _login(driver, stack)
-
-        driver.get(f"{stack['base']}/review/ciclo/{cycle_id}/empresa/{nit}")
+    with _logged_in(stack["ui"], "admin", _admin_password(stack["local"])) as driver:
+        wait = WebDriverWait(driver, 60)
+        driver.get(f"{stack['ui']}/review/ciclo/{cycle_id}/empresa/{nit}")
         field = wait.until(ec.presence_of_element_located((By.NAME, f"cuenta_{line_id}")))
         assert "Facturas por revisar" in driver.page_source and "Archivos en cuarentena" in driver.page_source
         field.clear()
@@ -216,8 +219,6 @@ def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, wai
         form.find_element(By.CSS_SELECTOR, "button[value='aprobar']").click()
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.ok")))
         assert f"Factura {invoice_id} aprobada" in driver.page_source
-    finally:
-        driver.quit()
 
     assert _firm(stack, "SELECT status FROM invoices WHERE id = %s", (invoice_id,)) == [("classified",)]
     audit = _firm(
@@ -231,6 +232,22 @@ def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, wai
     assert _firm(stack, "SELECT count(*) FROM journal_lines WHERE invoice_id = %s", (invoice_id,))[0][0] > 0
     taught = _firm(stack, "SELECT source, confidence FROM supplier_memory WHERE account_code = %s", (account,))
     assert ("accountant", 1) in taught
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=NO_BROWSER)
+def test_in_a_browser_the_demo_accountant_sees_only_her_company(stack, waiting) -> None:
+    cycle_id = stack["run"]["conf"]["cycle"]
+    mine, other = (nit for (nit,) in _firm(stack, "SELECT nit FROM companies ORDER BY nit"))  # she has the first
+    granted = _firm(stack, "SELECT company_nit FROM company_access WHERE principal = 'contadora'")
+    assert granted == [(mine,)]
+    with _logged_in(stack["ui"], "contadora", _password(stack["local"], "contadora")) as driver:
+        driver.get(f"{stack['ui']}/review/ciclo/{cycle_id}")
+        overview = driver.page_source
+        assert mine in overview and other not in overview
+        driver.get(f"{stack['ui']}/review/ciclo/{cycle_id}/empresa/{other}")
+        assert "empresa desconocida" in driver.page_source and other not in driver.page_source  # a 404, no name
+        driver.get(f"{stack['ui']}/review/ciclo/{cycle_id}/empresa/{mine}")
+        assert "Facturas por revisar" in driver.page_source and "solo lectura" not in driver.page_source
 
 
 def test_companies_are_approved_and_rejected_through_the_rest_api(stack, waiting) -> None:

@@ -4,12 +4,13 @@ with errors by line number, idempotent."""
 from __future__ import annotations
 
 import csv
+import getpass
 from pathlib import Path
 
 from quincena.cli import main
 from quincena.core import db
-from quincena.review import spreadsheet
-from tests.helpers import count
+from quincena.review import spreadsheet, worklist
+from tests.helpers import HOSTILE, assert_no_formula, count
 from tests.review.conftest import CYCLE_1
 
 
@@ -52,11 +53,32 @@ def test_export_fill_import_is_all_or_nothing_and_idempotent(first_cycle, tmp_pa
     assert count("SELECT count(*) AS n FROM invoices WHERE status = 'review' AND cycle_id = %s", (CYCLE_1,)) == 0
     audited = count("SELECT count(*) AS n FROM classification_history")
     assert audited >= len(rows)
+    # The audit names the person: the OS user who ran the import (or --as NAME), never a default.
     assert db.query_text("SELECT DISTINCT changed_by FROM classification_history") == [
-        {"changed_by": "import:buena.csv"}
+        {"changed_by": getpass.getuser()}
     ]
     capsys.readouterr()
 
-    assert main(["review", "import", str(good)]) == 0  # the same file again changes nothing
+    assert main(["review", "import", str(good), "--as", "luisa"]) == 0  # the same file again changes nothing
     assert "0 lines changed, " in capsys.readouterr().out
     assert count("SELECT count(*) AS n FROM classification_history") == audited
+
+
+def test_the_export_neutralises_formulas_and_still_imports(first_cycle, tmp_path) -> None:
+    nit = first_cycle["company_nit"]
+    invoice = worklist.invoices(nit, CYCLE_1)[0]
+    db.query_text("UPDATE invoices SET supplier_name = %s, number = %s WHERE id = %s",
+                  (HOSTILE, "-2+3", invoice["id"]))  # fmt: skip
+    db.query_text("UPDATE invoice_lines SET description = %s WHERE invoice_id = %s", ("@SUM(A1)|cmd", invoice["id"]))
+    out = tmp_path / "revision.csv"
+    spreadsheet.export_csv(CYCLE_1, out, nit)
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    assert_no_formula(cell for row in rows for cell in row.values())
+    mine = [r for r in rows if r["factura_id"] == str(invoice["id"])]
+    assert mine[0]["proveedor"] == "'" + HOSTILE and mine[0]["numero"] == "'-2+3"
+    assert mine[0]["descripcion"] == "'@SUM(A1)|cmd" and "," in mine[0]["total_factura"]  # amounts untouched
+    for row in mine:
+        row["cuenta"] = "513520"
+    _write(mine, tmp_path / "llena.csv")
+    assert spreadsheet.import_csv(tmp_path / "llena.csv", "ana").changed_lines == len(mine)

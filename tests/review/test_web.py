@@ -6,47 +6,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from quincena.core import db
 from quincena.review import worklist
 from tests.helpers import decide
-from tests.review.conftest import CYCLE_1
-
-
-@pytest.fixture(scope="module")
-def airflow_app(airflow_home):
-    import os
-    import secrets
-
-    from airflow.api_fastapi.app import create_app
-
-    # The api-server signs its JWTs with [api_auth] jwt_secret (generated into airflow.cfg by `airflow
-    # api-server`); this in-process app gets one of its own for the module.
-    previous = os.environ.get("AIRFLOW__API_AUTH__JWT_SECRET")
-    os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_urlsafe(32)
-    try:
-        with TestClient(create_app(), base_url="http://airflow.test") as client:
-            yield client
-    finally:
-        if previous is None:
-            os.environ.pop("AIRFLOW__API_AUTH__JWT_SECRET", None)
-        else:
-            os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = previous
-
-
-def _token(name: str = "ana") -> str:
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-
-    return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=name, role="admin"))
+from tests.review.conftest import CYCLE_1, token
 
 
 @pytest.fixture
 def browser(airflow_app):
     """The app as a logged-in UI session: the JWT in Airflow's ``_token`` cookie."""
     airflow_app.cookies.clear()
-    airflow_app.cookies.set("_token", _token())
+    airflow_app.cookies.set("_token", token("ana", "admin"))
     yield airflow_app
     airflow_app.cookies.clear()
 
@@ -135,7 +106,7 @@ def test_the_accountant_corrects_and_approves_through_the_pages(browser, first_c
     other = browser.post(
         f"/review/ciclo/{CYCLE_1}/empresa/900000001/factura/{invoice['id']}", data=fields, follow_redirects=False
     )
-    assert other.status_code == 303 and "no%20es%20de%20la%20empresa" in other.headers["location"]
+    assert other.status_code == 303 and "no+es+de+la+empresa" in other.headers["location"]
 
 
 def test_review_reasons_are_split_per_line_only() -> None:

@@ -15,12 +15,16 @@ _MIN_PIECE = 8  # a run of this many leading characters of a secret counts as th
 # Anything shaped like a key or a bearer credential, configured or not (a stale key, another account's).
 _KEYLIKE = re.compile(r"\bsk-[^\s\"'<>,;]+")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+(?!sk-)[^\s\"'<>,;]+")
+# A key the server echoed masked ("****7cee", "sk-1bb****7cee7"): the visible ends are pieces of the key.
+_MASKED = re.compile(r"[A-Za-z0-9_-]*\*{2,}[A-Za-z0-9_-]*")
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every configured secret, any leading piece of one, ``sk-...`` and ``Bearer ...`` masked."""
+    """``text`` with every configured secret, any leading piece of one, ``sk-...``, ``Bearer ...`` and any
+    masked echo of a key (its visible first or last characters) masked."""
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = _mask_pieces(text.replace(secret, MASK), secret)
+    text = _MASKED.sub(MASK, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
     return _KEYLIKE.sub(f"sk-{MASK}", text)
 

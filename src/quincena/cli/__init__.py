@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "quincena.cli.eval",
     "quincena.cli.review",
     "quincena.cli.doctor",
+    "quincena.cli.access",
 )
 
 

@@ -19,7 +19,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(handler=_export)
     imp = review_sub.add_parser("import", help="apply the accounts filled into an exported CSV (all rows or none)")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--user", help="who made the changes (default: import:<file name>)")
+    imp.add_argument(
+        "--as", "--user", dest="user", metavar="NAME", help="who made the changes (default: the OS user running this)"
+    )
     imp.set_defaults(handler=_import)
 
 
@@ -37,6 +39,16 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def os_user() -> str:
+    """The operating-system user running the command: the audit trail names a person, never a default."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container's uid with no passwd entry
+        raise UserError("cannot tell who is running this: pass --as NAME") from None
+
+
 def _import(args: argparse.Namespace) -> int:
     from quincena.review import spreadsheet
 
@@ -44,7 +56,7 @@ def _import(args: argparse.Namespace) -> int:
         raise UserError(f"{args.file}: no such file")
     prepare_database()
     try:
-        result = spreadsheet.import_csv(args.file, args.user)
+        result = spreadsheet.import_csv(args.file, args.user or os_user())
     except spreadsheet.SpreadsheetError as exc:
         raise UserError(f"{args.file}: nothing imported:\n" + "\n".join(exc.errors)) from None
     print(

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from quincena.core import db, spreadsheet
+from quincena.core.cells import safe_list
 from quincena.core.nit import InvalidNit, parse_nit
 
 CSV_COLUMNS = ("nit", "name", "active", "monthly_budget_usd")
@@ -95,7 +96,7 @@ def write_csv(companies: list[Company], path: Path) -> None:
             budget = "" if c.monthly_budget_usd is None else str(c.monthly_budget_usd)
             flags = ["true" if getattr(c, f) else "false" for f in PROFILE_FLAGS]
             row = [f"{c.nit}-{c.dv}", c.name, "true" if c.active else "false", budget, *flags, c.regimen]
-            writer.writerow([*row, c.ica_city or ""])
+            writer.writerow(safe_list([*row, c.ica_city or ""]))
 
 
 def upsert(companies: list[Company]) -> int:

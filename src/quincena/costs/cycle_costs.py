@@ -13,6 +13,7 @@ from typing import Any
 from quincena.books import approvals
 from quincena.core import config, db
 from quincena.core import html as report_html
+from quincena.core.cells import safe_row
 from quincena.core.numbers import decimal_text, plain
 from quincena.quality import agreement
 
@@ -155,11 +156,11 @@ def write_artifacts(costs: CycleCosts, out_dir: Path | None = None) -> CycleCost
         writer.writeheader()
         for dimension, rows in (("company", costs.companies), ("key", costs.keys), ("total", [costs.total])):
             for row in rows:
-                writer.writerow(plain({**row, "dimension": dimension}))
+                writer.writerow(safe_row(plain({**row, "dimension": dimension})))
     with (out_dir / "cycle_exports.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(plain(row) for row in costs.exports)
+        writer.writerows(safe_row(plain(row)) for row in costs.exports)
     costs.html_path = out_dir / "cycle_report.html"
     _replace(costs.html_path, render_html(costs))
     return costs

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from quincena.core import config, db
+from quincena.core.cells import safe_row
 from quincena.core.numbers import NumberError, non_negative_decimal, plain
 from quincena.costs.usage_export import TYPES, ExportError, UsageExport, read_export
 
@@ -255,7 +256,7 @@ def write_rows(path: Path, columns: Iterable[str], rows: Iterable[Mapping[str, A
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
-        writer.writerows(plain(r) for r in rows)
+        writer.writerows(safe_row(plain(r)) for r in rows)
     return path
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from quincena.core import html, puc
+from quincena.core.cells import safe_row
 from quincena.core.numbers import plain
 from quincena.quality.evaluate import REVIEW, Evaluation
 
@@ -153,7 +154,7 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
             return
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows({k: plain(v) for k, v in row.items()} for row in rows)
+        writer.writerows(safe_row({k: plain(v) for k, v in row.items()}) for row in rows)
 
 
 def _append_run(path: Path, summary: dict[str, Any]) -> list[dict[str, str]]:

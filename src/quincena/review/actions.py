@@ -46,7 +46,8 @@ def account_code(text: str | None) -> str:
     match = _CODE.match(text or "")
     code = match.group(1) if match else (text or "").strip()
     if code not in puc.purchase_accounts():
-        raise ReviewError(f"la cuenta {code or '(vacía)'!s} no es una subcuenta de compras del PUC")
+        shown = code if len(code) <= 20 else code[:19] + "…"  # a pasted paragraph is not echoed whole
+        raise ReviewError(f"la cuenta {shown or '(vacía)'!s} no es una subcuenta de compras del PUC")
     return code
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from quincena.core import db
+from quincena.core.cells import safe_rows
 from quincena.review import actions, worklist
 
 COLUMNS = (
@@ -85,7 +86,7 @@ def export_csv(cycle_id: str, out: Path, company_nit: str | None = None) -> int:
     with Path(out).open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, delimiter=";")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_rows(rows))  # supplier text never runs as a formula in Excel
     return len(rows)
 
 
@@ -154,13 +155,13 @@ def _invoice(invoice_id: int, nit: str, cycle_id: str, cache: dict[int, dict[int
     return cache[invoice_id]
 
 
-def import_csv(path: Path, user: str | None = None) -> ImportResult:
+def import_csv(path: Path, user: str) -> ImportResult:
     """Apply the accounts of a filled-in export: all rows or none (SpreadsheetError lists every problem)."""
     rows = _read(path)
     planned, errors = _plan(rows)
     if errors:
         raise SpreadsheetError(errors)
-    who = user or f"import:{Path(path).name}"
+    who = user
     result = ImportResult(rows=len(rows), filled=sum(len(p.accounts) for p in planned.values()))
     conn = db.connect()
     try:

@@ -4,31 +4,45 @@ Server-rendered HTML in Spanish, no scripts and no build step: the account picke
 with a ``<datalist>`` of the catalog's purchase sub-accounts (the browser filters it by code or name).
 
 Security:
-- every route depends on Airflow's own ``get_user`` (the UI's JWT cookie or a Bearer token): an
-  anonymous request gets 401, a forged token 403;
-- POSTs are protected against cross-site requests twice: a double-submit token (a random value in a
-  ``SameSite=Strict`` cookie that must equal the form's hidden field, which another site can neither
-  read nor set) and an ``Origin`` check (when the browser sends one, it must be this host);
+- every route asks Airflow's auth manager through Airflow's own ``requires_access_dag`` (the UI's JWT
+  cookie or a Bearer token; anonymous 401): reading needs read access to the cycle DAG's runs, every
+  POST the permission that answering the DAG's approval requests (HITL details) needs, so a viewer
+  reads and gets 403 on every change, the same as on Airflow's own HITL endpoint;
+- per company (quincena.review.access): another company's URL is 404, as an unknown one, leaking no name;
+- every response carries headers for pages holding financial data (``SECURITY_HEADERS``): framed only
+  by this origin (Airflow's UI shows the pages in an iframe), never cached, no script at all;
+- POSTs are protected against cross-site requests twice: a form token bound to the user and to a random
+  value in a ``SameSite=Strict`` cookie (an HMAC under the api-server's secret, quincena.review.signing:
+  a planted cookie or another user's token does not verify) and an ``Origin`` check (when the browser
+  sends one, it must be the configured ``[api] base_url``'s scheme, host and port, not whatever the
+  request's own ``Host`` header says);
+- the notice after an action comes back in the URL signed for the user: a crafted link shows nothing;
 - every input is validated by quincena.review.actions (account in the catalog's purchase sub-accounts,
   invoice of that company and cycle, line of that invoice).
 """
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from airflow.api_fastapi.core_api.security import get_user
-from fastapi import Depends, FastAPI, HTTPException, Request
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quincena.books import approvals
 from quincena.core import db
 from quincena.core.html import esc
-from quincena.review import actions, airflow_answers, worklist
+from quincena.review import access, actions, airflow_answers, signing, worklist
+
+DAG_ID = "quincena_cycle"
 
 CSRF_COOKIE = "quincena_csrf"
 CSRF_FIELD = "csrf_token"
@@ -52,15 +66,111 @@ app = FastAPI(
     openapi_url=None,
     dependencies=[Depends(_database)],
 )
-User = Annotated[Any, Depends(get_user)]
+
+# Airflow's own checks, as its DAG-run and HITL-detail routes use them, for the cycle DAG.
+_READ_RUNS = requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=DAG_ID)
+_ANSWER_HITL = requires_access_dag("PUT", DagAccessEntity.HITL_DETAIL, param_dag_id=DAG_ID)
+NO_READ = "Su usuario no tiene permiso para ver las ejecuciones del DAG quincena_cycle."
+READ_ONLY = (
+    "Su rol en Airflow es de solo lectura: no puede guardar cuentas, aprobar ni reclasificar facturas. "
+    "Pida a un administrador un rol que pueda responder las aprobaciones de la quincena."
+)
+UNKNOWN_COMPANY = "empresa desconocida"
+
+
+@dataclass(frozen=True)
+class Person:
+    """The logged-in user as these pages need them: name, roles, whether they may change anything and
+    which companies they see (None: every company)."""
+
+    name: str
+    roles: tuple[str, ...]
+    can_write: bool
+    companies: frozenset[str] | None
+
+    def sees(self, nit: str) -> bool:
+        return self.companies is None or nit in self.companies
+
+
+def _passes(check: Callable[[Request, Any], None], request: Request, user: Any) -> bool:
+    try:
+        check(request, user)
+    except HTTPException as exc:
+        if exc.status_code != 403:
+            raise
+        return False
+    return True
+
+
+def reader(request: Request, user: GetUserDep) -> Person:
+    if not _passes(_READ_RUNS, request, user):
+        raise HTTPException(status_code=403, detail=NO_READ)
+    name, roles = _user_name(user), access.user_roles(user)
+    return Person(name, roles, _passes(_ANSWER_HITL, request, user), access.allowed_companies(name, roles))
+
+
+def writer(person: Annotated[Person, Depends(reader)]) -> Person:
+    if not person.can_write:
+        raise HTTPException(status_code=403, detail=READ_ONLY)
+    return person
+
+
+InvoiceId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a bigint: larger ids are a 4xx, not a database error
+Reader = Annotated[Person, Depends(reader)]
+Writer = Annotated[Person, Depends(writer)]
+
+# Pages holding a firm's books: framed by this origin only (Airflow's UI embeds them in an iframe; a
+# page on another origin framing them could trick a click), never cached, no script, no referrer abroad.
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Frame-Options": "SAMEORIGIN",
+    "Content-Security-Policy": CSP,
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@app.middleware("http")
+async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _error_page(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
+    """Errors as a Spanish page (the accountant reads it, often inside Airflow's iframe)."""
+    detail = exc.detail if isinstance(exc.detail, str) else ""
+    text = {401: "Inicie sesión en Airflow para ver esta página."}.get(exc.status_code, detail)
+    return _error_html(request, text or "solicitud no válida", exc.status_code, getattr(exc, "headers", None))
+
+
+@app.exception_handler(RequestValidationError)
+async def _invalid_request(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    return _error_html(request, "solicitud no válida: un parámetro no tiene la forma esperada", 400)
+
+
+def _error_html(request: Request, text: str, status_code: int, headers: dict[str, str] | None = None) -> HTMLResponse:
+    base = _base(request)
+    html = (
+        "<!DOCTYPE html><html lang='es'><head><meta charset='utf-8'><title>Revisión de la quincena</title>"
+        f"<link rel='stylesheet' href='{base}/estilo.css'></head><body>"
+        f"<nav class='meta'><a href='{base}/'>Quincenas</a></nav><p class='err'>{esc(text)}</p></body></html>"
+    )
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _check(cycle_id: str, nit: str | None = None) -> None:
+def _check(cycle_id: str, nit: str | None = None, person: Person | None = None) -> None:
     if not _CYCLE.match(cycle_id) or (nit is not None and not _NIT.match(nit)):
         raise HTTPException(status_code=404, detail="ciclo o empresa no válidos")
+    if nit is not None and person is not None and not person.sees(nit):
+        raise HTTPException(status_code=404, detail=UNKNOWN_COMPANY)  # as an unknown company: no name leaks
 
 
 def _user_name(user: Any) -> str:
@@ -84,18 +194,33 @@ input.account{width:19rem}button{margin-right:.5rem;padding:.3rem .8rem}nav a{ma
 """
 
 
-def _page(request: Request, title: str, body: str, user: str, status_code: int = 200) -> HTMLResponse:
+def _csrf_token(request: Request) -> str:
+    """The form token of this browser (its cookie's value, or a new one the page's response sets)."""
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_token", None)
+    if not token:
+        token = request.state.csrf_token = secrets.token_urlsafe(32)
+    return token
+
+
+def _page(request: Request, title: str, body: str, person: Person, status_code: int = 200) -> HTMLResponse:
     base = _base(request)
-    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    read_only = "" if person.can_write else f"<p class='meta'>{esc(READ_ONLY)}</p>"
     html = (
         "<!DOCTYPE html><html lang='es'><head><meta charset='utf-8'>"
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
-        f"<nav class='meta'><a href='{base}/'>Quincenas</a> Usuario: <b>{esc(user)}</b></nav>"
-        f"<h1>{esc(title)}</h1>{body.replace('__CSRF__', esc(token))}</body></html>"
+        f"<title>{esc(title)}</title><link rel='stylesheet' href='{base}/estilo.css'></head><body>"
+        f"<nav class='meta'><a href='{base}/'>Quincenas</a> Usuario: <b>{esc(person.name)}</b></nav>"
+        f"<h1>{esc(title)}</h1>{read_only}{body}</body></html>"
     )
     response = HTMLResponse(html, status_code=status_code)
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path=base or "/")
+    secure = request.url.scheme == "https"  # a cookie that never travels in clear text where TLS is used
+    token = _csrf_token(request)
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure, path=base or "/")
     return response
+
+
+@app.get("/estilo.css")
+def stylesheet(person: Reader) -> Response:
+    return Response(_CSS, media_type="text/css")
 
 
 def _table(head: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
@@ -126,23 +251,23 @@ def _datalist() -> str:
 
 
 @app.get("/", response_class=HTMLResponse)
-def cycles_page(request: Request, user: User) -> HTMLResponse:
+def cycles_page(request: Request, person: Reader) -> HTMLResponse:
     base = _base(request)
     rows = [
         [f"<a href='{base}/ciclo/{esc(c['cycle_id'])}'>{esc(c['cycle_id'])}</a>", esc(c["invoices"]), esc(c["review"])]
-        for c in worklist.cycles()
+        for c in worklist.cycles(person.companies)
     ]
     body = _table(["Quincena", "Facturas", "En revisión"], rows, {1, 2})
-    return _page(request, "Revisión de quincenas", body, _user_name(user))
+    return _page(request, "Revisión de quincenas", body, person)
 
 
 @app.get("/ciclo/{cycle_id}", response_class=HTMLResponse)
-def cycle_page(request: Request, cycle_id: str, user: User) -> HTMLResponse:
+def cycle_page(request: Request, cycle_id: str, person: Reader) -> HTMLResponse:
     _check(cycle_id)
     base = _base(request)
     rows = []
     airflow_answers.record_overwritten(cycle_id)  # an answer Airflow kept over the applied one: on record, shown
-    listed = worklist.companies(cycle_id)
+    listed = [c for c in worklist.companies(cycle_id) if person.sees(c["nit"])]
     states = {s["company_nit"]: s for s in approvals.cycle_states(cycle_id, [c["nit"] for c in listed])}
     for c in listed:
         decision = approvals.state_text(states.get(c["nit"], {}))
@@ -152,22 +277,39 @@ def cycle_page(request: Request, cycle_id: str, user: User) -> HTMLResponse:
                      esc(c["quarantined_files"]), esc(decision)])  # fmt: skip
     head = ["Empresa", "Facturas", "Pendientes", "Lotes enviados a DeepSeek", "Por revisar", "Clasificadas",
             "Archivos en cuarentena", "Aprobación"]  # fmt: skip
-    return _page(request, f"Quincena {cycle_id}", _table(head, rows, {1, 2, 3, 4, 5, 6}), _user_name(user))
+    return _page(request, f"Quincena {cycle_id}", _table(head, rows, {1, 2, 3, 4, 5, 6}), person)
 
 
 @app.get("/ciclo/{cycle_id}/empresa/{nit}", response_class=HTMLResponse)
-def company_page(request: Request, cycle_id: str, nit: str, user: User, msg: str = "", err: str = "") -> HTMLResponse:
-    _check(cycle_id, nit)
+def company_page(
+    request: Request,
+    cycle_id: str,
+    nit: str,
+    person: Reader,
+    msg: str = "",
+    err: str = "",
+    factura: str = "",
+    firma: str = "",
+) -> HTMLResponse:
+    _check(cycle_id, nit, person)
     company = worklist.company(cycle_id, nit)
     if company is None:
-        raise HTTPException(status_code=404, detail="empresa desconocida")
-    notice = (f"<p class='ok'>{esc(msg)}</p>" if msg else "") + (f"<p class='err'>{esc(err)}</p>" if err else "")
+        raise HTTPException(status_code=404, detail=UNKNOWN_COMPANY)
+    invoices = worklist.invoices(nit, cycle_id, status="review")
+    ok, error = _notice(person, msg, err, factura, firma)
+    # A failed action's error sits in its invoice's box, where the accountant clicked (the URL's anchor).
+    near = {inv["id"] for inv in invoices if error and str(inv["id"]) == factura}
+    notice = (f"<p class='ok'>{esc(ok)}</p>" if ok else "") + (
+        f"<p class='err'>{esc(error)}</p>" if error and not near else ""
+    )
     summary = (
         f"<p class='meta'>{esc(company['invoices'])} facturas · {esc(company['review'])} por revisar · "
         f"{esc(company['classified'])} clasificadas · {esc(company['quarantined_files'])} archivos en cuarentena</p>"
     )
-    invoices = worklist.invoices(nit, cycle_id, status="review")
-    forms = "".join(_invoice_form(request, cycle_id, nit, inv) for inv in invoices) or "<p class='meta'>(ninguna)</p>"
+    forms = "".join(
+        _invoice_form(request, cycle_id, nit, inv, person, error if inv["id"] in near else "") for inv in invoices
+    )
+    forms = forms or "<p class='meta'>(ninguna)</p>"
     files = _table(
         ["Archivo", "Motivo"],
         [
@@ -188,20 +330,37 @@ def company_page(request: Request, cycle_id: str, nit: str, user: User, msg: str
         + f"<h2>Archivos en cuarentena</h2>{files}"
         + f"<h2>Facturas clasificadas (reclasificar)</h2><p>{links or '(ninguna)'}</p>"
     )  # fmt: skip
-    return _page(request, f"{company['name']} — NIT {nit} — {cycle_id}", body, _user_name(user))
+    return _page(request, f"{company['name']} — NIT {nit} — {cycle_id}", body, person)
 
 
 @app.get("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}", response_class=HTMLResponse)
-def invoice_page(request: Request, cycle_id: str, nit: str, invoice_id: int, user: User) -> HTMLResponse:
-    _check(cycle_id, nit)
+def invoice_page(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceId, person: Reader) -> HTMLResponse:
+    _check(cycle_id, nit, person)
     invoice = worklist.invoice(nit, cycle_id, invoice_id)
     if invoice is None:
         raise HTTPException(status_code=404, detail="la factura no es de esta empresa en este ciclo")
-    body = _datalist() + _invoice_form(request, cycle_id, nit, invoice)
-    return _page(request, f"Factura {invoice['number']}", body, _user_name(user))
+    body = _datalist() + _invoice_form(request, cycle_id, nit, invoice, person)
+    return _page(request, f"Factura {invoice['number']}", body, person)
 
 
-def _invoice_form(request: Request, cycle_id: str, nit: str, invoice: dict[str, Any]) -> str:
+def _notice(person: Person, msg: str, err: str, invoice: str, signature: str) -> tuple[str, str]:
+    """The (success, error) texts of the redirect after an action, shown only when signed for this user."""
+    kind, text = ("err", err) if err else ("msg", msg)
+    if not text or not signing.verify(signature, "notice", person.name, kind, invoice, text):
+        return "", ""
+    return ("", text) if kind == "err" else (text, "")
+
+
+def _notice_url(base: str, person: Person, kind: str, invoice_id: int, text: str) -> str:
+    text = signing.clip(text)
+    signature = signing.notice_signature(person.name, kind, str(invoice_id), text)
+    query = urlencode({kind: text, "factura": invoice_id, "firma": signature})
+    return f"{base}?{query}#factura-{invoice_id}"
+
+
+def _invoice_form(
+    request: Request, cycle_id: str, nit: str, invoice: dict[str, Any], person: Person, error: str = ""
+) -> str:
     base = _base(request)
     action = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}/factura/{invoice['id']}"
     rows = []
@@ -225,6 +384,7 @@ def _invoice_form(request: Request, cycle_id: str, nit: str, invoice: dict[str, 
         if invoice["status"] == "review"
         else "<button name='accion' value='reclasificar'>Reclasificar</button>"
     )
+    buttons = buttons if person.can_write else ""  # a read-only role is told why once, at the top
     return (
         f"<div class='invoice' id='factura-{invoice['id']}'><h3>Factura {esc(invoice['number'])} — "
         f"{esc(invoice['supplier_name'])} (NIT {esc(invoice['supplier_nit'])})</h3>"
@@ -239,7 +399,9 @@ def _invoice_form(request: Request, cycle_id: str, nit: str, invoice: dict[str, 
             else ""
         )
         + (f"<p>Motivos de revisión:</p><ul>{reasons}</ul>" if reasons else "")
-        + f"<form method='post' action='{action}'><input type='hidden' name='{CSRF_FIELD}' value='__CSRF__'>"
+        + (f"<p class='err'>{esc(error)}</p>" if error else "")
+        + f"<form method='post' action='{action}'>"
+        + f"<input type='hidden' name='{CSRF_FIELD}' value='{signing.form_token(person.name, _csrf_token(request))}'>"
         + lines + _reopen_confirmation(nit, cycle_id) + buttons + "</form>"
         + (f"<details><summary>Historial de cambios</summary><ul>{history}</ul></details>" if history else "")
         + "</div>"
@@ -264,7 +426,7 @@ def _history_item(h: dict[str, Any]) -> str:
 
 
 @app.get("/cuentas")
-def accounts_search(q: str, user: User) -> JSONResponse:
+def accounts_search(q: str, person: Reader) -> JSONResponse:
     return JSONResponse([{"code": a.code, "name": a.name} for a in worklist.search_accounts(q)])
 
 
@@ -272,27 +434,53 @@ def accounts_search(q: str, user: User) -> JSONResponse:
 
 
 def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    from airflow.configuration import conf
+
+    base_url = conf.get("api", "base_url", fallback="") or ""
+    return origin_allowed(request.headers.get("origin"), base_url, request.headers.get("host", ""))
+
+
+def _site(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of a URL, default ports filled in; None when it is not an http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
+
+
+def origin_allowed(origin: str | None, base_url: str, host: str) -> bool:
+    """A POST's ``Origin`` (when the browser sends one) must be the site Airflow is configured to be
+    served at (``[api] base_url``), scheme, host and port; without one configured, this request's host."""
+    if origin is None:
+        return True
+    sent = _site(origin)
+    if sent is None:  # "null" (a sandboxed frame, a file:// page) or garbage
+        return False
+    if base_url:
+        return sent == _site(base_url)
+    return sent == _site(f"{sent[0]}://{host}")
 
 
 @app.post("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}")
-async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: int, user: User) -> Response:
-    _check(cycle_id, nit)
+async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceId, person: Writer) -> Response:
+    _check(cycle_id, nit, person)
     form = await request.form()
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = str(form.get(CSRF_FIELD, ""))
-    if not _same_origin(request) or not cookie or not hmac.compare_digest(cookie, sent):
+    if not _same_origin(request) or not cookie or not signing.verify(sent, *signing.form_parts(person.name, cookie)):
         raise HTTPException(status_code=403, detail="solicitud rechazada: token CSRF u origen no válidos")
     accounts: dict[int, str] = {}
     for key, value in form.items():
         if key.startswith("cuenta_") and str(value).strip():
-            if not key[7:].isdigit():
-                raise HTTPException(status_code=400, detail=f"campo no válido: {key}")
-            accounts[int(key[7:])] = str(value)
-    who = _user_name(user)
+            line = key[7:]
+            if not (line.isascii() and line.isdigit() and len(line) <= 18):  # a bigint id in ASCII digits
+                raise HTTPException(status_code=400, detail=f"campo no válido: {signing.clip(key[:40])}")
+            accounts[int(line)] = str(value)
+    who = person.name
     action = str(form.get("accion", ""))
     base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
     if approvals.needs_confirmation(nit, cycle_id) and form.get(REOPEN_FIELD) != "1":
@@ -300,7 +488,7 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
             "La quincena ya fue aprobada (ver el aviso arriba): para cambiarla marque «Confirmo reabrir» "
             "y envíe de nuevo. Nada se cambió."
         )
-        return RedirectResponse(f"{base}?err={quote(refusal)}#factura-{invoice_id}", status_code=303)
+        return RedirectResponse(_notice_url(base, person, "err", invoice_id, refusal), status_code=303)
     try:
         if action == "guardar":
             outcome = actions.save_accounts(nit, cycle_id, invoice_id, accounts, who)
@@ -314,5 +502,5 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
         else:
             raise HTTPException(status_code=400, detail="acción desconocida")
     except actions.ReviewError as exc:
-        return RedirectResponse(f"{base}?err={quote(str(exc))}#factura-{invoice_id}", status_code=303)
-    return RedirectResponse(f"{base}?msg={quote(message)}", status_code=303)
+        return RedirectResponse(_notice_url(base, person, "err", invoice_id, str(exc)), status_code=303)
+    return RedirectResponse(_notice_url(base, person, "msg", invoice_id, message), status_code=303)

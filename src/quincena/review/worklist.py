@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from quincena.core import db, puc
@@ -10,9 +11,9 @@ from quincena.core import db, puc
 _REASONS = re.compile(r";\s*(?=item \d+:)")
 
 
-def cycles() -> list[dict[str, Any]]:
-    """Cycles with invoices, newest first, with their count in review."""
-    return db.query("review_cycles")
+def cycles(nits: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Cycles with invoices, newest first, with their count in review (of ``nits`` only, when given)."""
+    return db.query("review_cycles", {"nits": None if nits is None else sorted(nits)})
 
 
 def companies(cycle_id: str) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from quincena.costs.health.settings import HealthSettings, Thresholds
 from quincena.costs.health.week import week_for_label
 from tests.costs import health_seed
 from tests.costs.health_seed import A, B, D
+from tests.helpers import HOSTILE, assert_no_formula
 
 W45 = "2026-W45"
 
@@ -285,3 +286,12 @@ def test_the_week_has_one_total_wherever_it_is_shown(seeded, tmp_path) -> None:
     total = figures["total"]["cost_usd"]
     assert figures["off_peak"]["priced_as_run_usd"] == total
     assert Decimal(figures["spend"]["week_cost_usd"]) == Decimal(total)
+
+
+def test_the_weekly_csv_neutralises_formulas(seeded, tmp_path) -> None:
+    db.query_text("UPDATE companies SET name = %s", (HOSTILE,))
+    report = _run(tmp_path)
+    with report.csv_path.open(encoding="utf-8", newline="") as handle:
+        values = [cell for row in csv.DictReader(handle) for cell in row.values()]
+    assert_no_formula(values)
+    assert "'" + HOSTILE in values

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from quincena.books.export.templates import Template
 from quincena.books.export.vouchers import Cell, number_text
+from quincena.core.cells import mark_xlsx_text, safe_cell
 
 
 def render(template: Template, data: list[list[Cell]]) -> bytes:
@@ -22,7 +23,7 @@ def _csv_text(value: Cell, template: Template) -> str:
         return ""
     if isinstance(value, Decimal):
         return number_text(value, template)
-    return str(value)
+    return safe_cell(str(value))
 
 
 def _csv(template: Template, data: list[list[Cell]]) -> bytes:
@@ -50,8 +51,8 @@ def _xlsx(template: Template, data: list[list[Cell]]) -> bytes:
         for value, target in zip(row, sheet[sheet.max_row], strict=True):
             if isinstance(value, Decimal):
                 target.number_format = number_format
-            elif isinstance(value, str):
-                target.data_type = "s"  # a NIT or an account stays text, never a number Excel may reformat
+            else:  # a NIT or an account stays text, never a number Excel may reformat nor a formula
+                mark_xlsx_text(target, value)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from quincena.core import config, db
+from quincena.core.cells import safe_rows
 from quincena.core.numbers import plain
 from quincena.costs.health import html
 from quincena.costs.health.advice import advice
@@ -150,7 +151,7 @@ def write_artifacts(report: WeeklyHealth, out_dir: Path | None = None) -> Weekly
     with report.csv_path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        writer.writerows(csv_rows(report.figures))
+        writer.writerows(safe_rows(csv_rows(report.figures)))
     report.html_path = out_dir / "weekly_health.html"
     report.html_path.write_text(html.render(report.figures, [a.to_dict() for a in report.alerts]), encoding="utf-8")
     return report

@@ -57,8 +57,13 @@ def airflow_ready(settings: DemoSettings) -> bool:
 
 
 def admin_password(paths: DemoPaths) -> str | None:
+    return user_password(paths, "admin")
+
+
+def user_password(paths: DemoPaths, user: str) -> str | None:
+    """A demo user's password, as the simple auth manager generated it (None before it has)."""
     try:
-        return json.loads(paths.password_file.read_text(encoding="utf-8")).get("admin")
+        return json.loads(paths.password_file.read_text(encoding="utf-8")).get(user)
     except (OSError, ValueError):
         return None
 

@@ -23,6 +23,7 @@ from quincena.devtools.demo.airflow_api import (
     health,
     trigger_cycle,
     unpause,
+    user_password,
     wait_for_run,
 )
 from quincena.devtools.demo.processes import (
@@ -42,6 +43,7 @@ from quincena.devtools.demo.settings import (
     BOOKS_DAG_ID,
     COMPONENTS,
     DAG_ID,
+    DEMO_ACCOUNTANT,
     DEMO_KEY_NAMES,
     LOOPBACK,
     SIMULATOR,
@@ -175,6 +177,9 @@ def airflow_settings(paths: DemoPaths, settings: DemoSettings, airflow_db_uri: s
             # The demo triggers its own run of the quincena; a scheduled one would queue beside it.
             "dags_are_paused_at_creation": "True",
             "execution_api_server_url": f"{settings.api_url}/execution/",
+            # Two demo users of the simple auth manager: the firm's admin and an accountant (Airflow's
+            # "user" role: may answer approvals) who sees only the companies granted to her.
+            "simple_auth_manager_users": f"admin:admin,{DEMO_ACCOUNTANT}:user",
         },
         # psycopg 3 over the Unix socket: a real PostgreSQL, so LocalExecutor may run tasks in parallel.
         "database": {"sql_alchemy_conn": f"postgresql+psycopg://postgres:@/airflow?host={socket_dir}"},
@@ -266,7 +271,7 @@ def deepseek_connection(paths: DemoPaths, settings: DemoSettings) -> Path | None
     if isinstance(extra.get("api_keys"), dict):
         extra = {**extra, "api_keys": json.dumps(extra["api_keys"])}
     path = paths.airflow_home / "connections.json"
-    path.touch(mode=0o600)
+    path.touch(mode=0o600)  # deleted right after the import: see import_connections
     path.write_text(json.dumps({config.DEEPSEEK_CONN_ID: {**conn, "extra": json.dumps(extra)}}), encoding="utf-8")
     return path
 
@@ -281,10 +286,48 @@ def start_airflow(paths: DemoPaths, env: dict[str, str]) -> list[Managed]:
 
 # -- the commands ---------------------------------------------------------------------------------
 @dataclass
+class Login:
+    user: str
+    password: str
+    companies: list[str]
+
+
+@dataclass
 class StartResult:
     run_id: str
     password: str
     report: Path
+    accountant: Login | None = None
+
+
+def import_connections(paths: DemoPaths, env: dict[str, str], connections: Path) -> None:
+    """`airflow connections import`, then the file goes: its keys are in plain text."""
+    import_args = ["connections", "import", "--overwrite", str(connections)]
+    try:
+        run_logged(paths, "airflow-setup", [*airflow_cli(), *import_args], env, "airflow connections import")
+    finally:
+        connections.unlink(missing_ok=True)
+
+
+def secure_password_file(paths: DemoPaths) -> None:
+    """The simple auth manager keeps the demo users' passwords in plain text in this file, opened for
+    appending: created 0600 before it writes there (and made 0600 if an older run left it readable)."""
+    paths.password_file.touch(mode=0o600, exist_ok=True)
+    paths.password_file.chmod(0o600)
+
+
+def accountant_share(companies: int) -> int:
+    """How many of the demo's companies the demo accountant is granted: a few, never all of them."""
+    return max(1, min(3, companies // 2))
+
+
+def grant_demo_accountant(settings: DemoSettings) -> list[str]:
+    from quincena.core import companies
+    from quincena.review import access
+
+    nits = sorted(companies.active_nits())[: accountant_share(settings.companies)]
+    access.grant_user(DEMO_ACCOUNTANT, nits)
+    return nits
 
 
 def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -> StartResult:
@@ -311,21 +354,24 @@ def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -
     pools = str(config.include_dir() / "pools.json")
     run_logged(paths, "airflow-setup", [*airflow_cli(), "pools", "import", pools], env, "airflow pools import")
     if connections := deepseek_connection(paths, settings):
-        import_args = ["connections", "import", "--overwrite", str(connections)]
-        run_logged(paths, "airflow-setup", [*airflow_cli(), *import_args], env, "airflow connections import")
+        import_connections(paths, env, connections)
+    secure_password_file(paths)
+    accountant_companies = grant_demo_accountant(settings)
     say(f"starting Airflow: api-server, scheduler (LocalExecutor), dag-processor, triggerer; logs in {paths.logs}")
     airflow = start_airflow(paths, env)
     wait_for_component(
         paths, airflow, f"Airflow to be healthy on {settings.api_url}", lambda: airflow_ready(settings), 240
     )
     password = wait_for("the admin password file", lambda: admin_password(paths), 60)
+    accountant = Login(DEMO_ACCOUNTANT, user_password(paths, DEMO_ACCOUNTANT) or "?", accountant_companies)
     api = AirflowApi(settings.api_url, "admin", password)
     wait_for_component(paths, airflow, "the dag-processor to load quincena_cycle", lambda: dag_parsed(api), 180)
     unpause(api, BOOKS_DAG_ID)  # created unpaused; waits until the dag-processor stored it
     run = trigger_cycle(api, settings)
     unpause(api, WEEKLY_DAG_ID)  # the weekly health report runs for the last closed week, too
     paths.settings_file.write_text(json.dumps(asdict(settings)), encoding="utf-8")
-    result = StartResult(run["dag_run_id"], password, config.reports_dir() / settings.cycle / "cycle_report.html")
+    report = config.reports_dir() / settings.cycle / "cycle_report.html"
+    result = StartResult(run["dag_run_id"], password, report, accountant)
     print_banner(paths, settings, result, time.monotonic() - began)
     if wait:
         say("--wait: approving every company's quincena as admin as soon as it asks (unattended run)")
@@ -350,6 +396,7 @@ def print_banner(paths: DemoPaths, settings: DemoSettings, result: StartResult, 
     lines = [
         f"ready in {elapsed_s:.0f}s — the cycle {settings.cycle} is running:",
         f"  Airflow UI   {settings.ui_url}   (login: admin / {result.password})",
+        *_accountant_line(result.accountant),
         f"  the run      {settings.ui_url}/dags/{DAG_ID}/runs/{result.run_id}",
         f"  review       {settings.ui_url}/review/ciclo/{settings.cycle}  (correct, approve invoices)",
         f"  approvals    {settings.ui_url}/dags/{BOOKS_DAG_ID}  (one run per company, in Required Actions)",
@@ -359,6 +406,12 @@ def print_banner(paths: DemoPaths, settings: DemoSettings, result: StartResult, 
     ]
     for line in lines:
         say(line)
+
+
+def _accountant_line(login: Login | None) -> list[str]:
+    if login is None:
+        return []
+    return [f"  accountant   login: {login.user} / {login.password}   (sees only {', '.join(login.companies)})"]
 
 
 def stop() -> list[str]:

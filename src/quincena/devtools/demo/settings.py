@@ -15,6 +15,7 @@ BOOKS_DAG_ID = "quincena_books"
 WEEKLY_DAG_ID = "deepseek_weekly_health"
 LOOPBACK = "127.0.0.1"
 DEMO_KEY_NAMES = tuple(f"contab-{n}" for n in range(1, 6))
+DEMO_ACCOUNTANT = "contadora"  # the demo's second user: an accountant granted a few companies
 SIMULATOR = "simulator"
 API_SERVER = "airflow-api-server"
 # Airflow's four components, what `airflow standalone` runs, started one by one so the scheduler and

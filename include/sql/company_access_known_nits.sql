@@ -1,0 +1,2 @@
+-- Every company in the registry, active or not.
+SELECT nit FROM companies
