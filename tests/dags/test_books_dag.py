@@ -73,9 +73,12 @@ def test_the_request_shows_the_figures_and_links_the_review_page() -> None:
     assert approval.auto_answer({**summary, "review": 0}, auto_when_clean=True)["chosen_options"] == ["Aprobar"]
 
 
-def test_one_company_cycle_classifies_and_asks_its_accountant(clean_db, airflow_home, deepseek_conn) -> None:
+def test_one_company_cycle_classifies_and_asks_its_accountant(
+    clean_db, airflow_home, deepseek_conn, monkeypatch, tmp_path
+) -> None:
     """A one-company run (a firm's only company, or the README's re-run of one company) classifies."""
     deepseek_conn()
+    monkeypatch.setenv("QUINCENA_INBOX", str(tmp_path / "inbox"))  # the session's inbox stays as other tests expect
     [company] = sample.generate(companies=1, invoices=6, inbox=config.inbox_dir(), seed=3, period=CYCLE)
     run = _fresh_dag("quincena_cycle").test(
         logical_date=pendulum.datetime(2026, 11, 1, tz=BOGOTA), run_conf={"cycle": CYCLE, "companies": [company.nit]}

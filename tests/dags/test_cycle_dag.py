@@ -63,14 +63,14 @@ def _kill_classify_midway(company: str, simulator) -> int:
     return finished
 
 
-def _books_runs() -> list[str]:
-    """The companies the quincena_books runs created so far ask about (their conf)."""
+def _books_runs(cycle_run: str) -> list[str]:
+    """The companies whose quincena_books runs the cycle run ``cycle_run`` started (their conf)."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
 
     with create_session() as session:
         runs = session.query(DagRun).filter(DagRun.dag_id == "quincena_books").all()
-        return [r.conf["company_nit"] for r in runs if r.run_id.startswith(f"books__{CYCLE}__")]
+        return [r.conf["company_nit"] for r in runs if r.conf.get("requested_by") == f"run:{cycle_run}"]
 
 
 def _all_text_in_database() -> str:
@@ -98,7 +98,7 @@ def test_quincena_cycle_end_to_end(clean_db, dagbag, deepseek_connection, capfd)
     assert states["company.store_entries"] == ["success"] * 3
     # The run asked each company's accountant in a quincena_books run of its own, and did not wait.
     assert states["ask_accountants"] == ["success"] * 3
-    assert sorted(_books_runs()) == sorted(nits)
+    assert sorted(_books_runs(run.run_id)) == sorted(nits)
 
     # Every invoice classified or in review; every inbox file accounted for.
     assert _count("SELECT count(*) AS n FROM invoices WHERE status NOT IN ('classified', 'review')") == 0

@@ -33,6 +33,7 @@ IMAGE_ONLY = {
     "QUINCENA_DEMO_SIMULATOR_PORT": "make demo only",
     "QUINCENA_DEMO_SEED": "make demo only",
     "QUINCENA_DEMO_CYCLE": "make demo only",
+    "QUINCENA_DEMO_SIMULATOR_SPEND_LIMIT_USD": "make demo only (rehearses a balance running out)",
 }
 PINNED_BY_COMPOSE = ("QUINCENA_HOME", "QUINCENA_INBOX", "QUINCENA_REPORTS", "QUINCENA_USAGE_EXPORTS")
 # Read by docker-compose.yaml itself (interpolation or airflow-init), not by the code.
