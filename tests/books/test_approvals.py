@@ -88,6 +88,8 @@ def test_late_documents_notes_and_a_correction_after_export(clean_db: str, tmp_p
     state = approvals.current(NIT, Q1)
     assert (state["decision"], state["decided_by"]) == ("reopened", "luis")
     assert {r["status"] for r in db.query_text("SELECT status FROM exports WHERE cycle_id = %s", (Q1,))} == {"outdated"}
+    asked = books.to_request(Q2, [NIT], "run:q2")  # the next cycle run asks again for the reopened quincena
+    assert [r["conf"]["cycle"] for r in asked] == [Q1]  # Q2: approved, unchanged
     _, reason = approvals.ask_reason(NIT, Q1)
     assert reason.startswith("La quincena fue reabierta el ") and "luis" in reason
     assert "Debe aprobarse de nuevo" in approvals.page_notice(NIT, Q1)

@@ -138,3 +138,18 @@ def test_a_failed_approval_step_fails_the_run_and_the_report_says_which_company(
     assert states["export"] == ["failed"] and states["update_report"] == ["failed"]
     report = (config.reports_dir() / CYCLE / "cycle_report.html").read_text(encoding="utf-8")
     assert "Falló el paso de aprobación de: 900373115" in report
+
+
+def test_an_answer_from_a_user_without_the_company_is_refused_and_kept(clean_db) -> None:
+    from quincena.books import approvals
+    from quincena.review import access
+
+    companies.upsert([Company("900373115", 3, "Ferretería El Tornillo S.A.S."), Company("900000001", 1, "Otra")])
+    access.grant_user("luis", ["900000001"])
+    assert approval.answer_allowed("luis", "900000001") and approval.answer_allowed("auto", "900373115")
+    assert not approval.answer_allowed("luis", "900373115") and not approval.answer_allowed("", "900373115")
+    approvals.open_request("books__x__900373115__1", "900373115", CYCLE, "Primera solicitud.", "test")
+    kept = approvals.refuse("books__x__900373115__1", approvals.Answer("approved", "luis"), "sin acceso", "r")
+    assert kept.status == "refused" and approvals.current("900373115", CYCLE) is None  # nothing applied
+    rows = db.query_text("SELECT decision, status, decided_by, refused_reason FROM approval_decisions")
+    assert rows == [{"decision": "approved", "status": "refused", "decided_by": "luis", "refused_reason": "sin acceso"}]

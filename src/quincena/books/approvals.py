@@ -156,6 +156,23 @@ def record(request: str, answer: Answer, run_id: str | None) -> Recorded:
     return Recorded(nit, cycle_id, answer.decision, "refused", answer.decided_by, answer.comment, reason)
 
 
+def refuse(request: str, answer: Answer, reason: str, run_id: str | None) -> Recorded:
+    """Keep an answer that must not take effect (e.g. from a user without access to the company), with why."""
+    asked = get_request(request)
+    if asked is None:
+        raise LookupError(f"no approval request {request!r} on record")
+    nit, cycle_id = asked["company_nit"], asked["cycle_id"]
+    db.execute(
+        "approval_decision_refuse",
+        {"cycle_id": cycle_id, "company_nit": nit, "decision": answer.decision, "decided_by": answer.decided_by,
+         "comment": answer.comment, "run_id": run_id, "request_id": request, "books_digest": None,
+         "refused_reason": reason},
+    )  # fmt: skip
+    log.warning("company %s cycle %s: answer %s by %s refused: %s", nit, cycle_id, answer.decision,
+                answer.decided_by, reason)  # fmt: skip
+    return Recorded(nit, cycle_id, answer.decision, "refused", answer.decided_by, answer.comment, reason)
+
+
 def get_request_locked(cur, request: str) -> dict[str, Any]:
     """The request, with its company's books locked for the caller's transaction."""
     cur.execute(db.load_sql("approval_request_get"), {"request_id": request})

@@ -29,15 +29,18 @@ SUMMARY_TASK = "prepare"
 
 def request_text(summary: dict[str, Any], company_name: str = "", base_url: str | None = None) -> tuple[str, str]:
     """The request's subject and Markdown body (Spanish: the accountant reads it)."""
+    from quincena.core.markdown import escape
+
     nit, cycle_id = summary["company_nit"], summary["cycle_id"]
     link = f"{base_url or config.review_base_url()}/ciclo/{cycle_id}/empresa/{nit}"
-    subject = f"Aprobar {cycle_id} · {nit} {company_name}".strip()
+    subject = f"Aprobar {cycle_id} · {nit} {company_name}".strip()  # plain text in Airflow's UI
+    company_name = escape(company_name)  # the body is Markdown: a name must not become a link or an image
     earlier = summary.get("from_earlier_periods", 0)
     body = "\n".join(
         [
             f"**{company_name or nit}** (NIT {nit}), quincena **{cycle_id}**",
             "",
-            summary.get("reason") or "",
+            escape(summary.get("reason") or ""),
             "",
             "| | |",
             "|---|---:|",
@@ -104,6 +107,33 @@ class CompanyApprovalOperator(HITLOperator):
         self.configure()
         self.subject, self.body = request_text(summary, name)
         return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        """Refuse (and keep) an answer from a user the firm did not give this company: the step fails, and its
+        retry asks the company's accountant again. Airflow cannot scope a request to a company's users."""
+        answer = super().execute_complete(context, event)
+        decided = decision_of(answer)
+        summary = self._summary(context)
+        if decided is not None and not answer_allowed(decided.decided_by, summary["company_nit"]):
+            from airflow.sdk.exceptions import AirflowException
+
+            from quincena.books import approvals
+
+            reason = f"{decided.decided_by} no tiene acceso a la empresa {summary['company_nit']}"
+            approvals.refuse(summary["request_id"], decided, reason, context["run_id"])
+            raise AirflowException(f"answer refused: {reason}; the request is asked again")
+        return answer
+
+
+# Answers given by no person: the firm's automatic approval and the timeout's default.
+UNATTENDED = {"auto", "timeout"}
+
+
+def answer_allowed(user_name: str, company_nit: str) -> bool:
+    """Whether this answer's user may decide on the company (per-company access; see review.access)."""
+    from quincena.review import access
+
+    return user_name in UNATTENDED or access.may_act(user_name, None, company_nit)
 
 
 def same_answer(first: dict[str, Any], second: dict[str, Any]) -> bool:

@@ -28,13 +28,15 @@ class BooksRequestError(ValueError):
 
 
 def to_request(cycle_id: str, companies: list[str], requested_by: str | None) -> list[dict[str, Any]]:
-    """The books runs a cycle run starts: for each complete company, its cycle and any earlier cycle whose
-    books this run changed, unless their approved books did not change or a request for them already waits.
+    """The books runs a cycle run starts: for each complete company, its cycle, any earlier cycle whose
+    books this run changed and any cycle reopened by a correction, unless their approved books did not
+    change or a request for them already waits.
     One dict per run: ``trigger_run_id`` and ``conf`` (TriggerDagRunOperator's arguments)."""
     runs = []
     for nit in companies:
-        rows = db.query("approval_cycles_touched", {"cycle_id": cycle_id, "company_nit": nit})
-        touched = [r["cycle_id"] for r in rows]
+        params = {"cycle_id": cycle_id, "company_nit": nit}
+        touched = [r["cycle_id"] for r in db.query("approval_cycles_touched", params)]
+        touched += [r["cycle_id"] for r in db.query("approval_cycles_reopened", params)]
         for book_cycle in sorted({cycle_id, *touched}):
             asked = approvals.ask_reason(nit, book_cycle)
             if asked is None:
