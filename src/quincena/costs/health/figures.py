@@ -360,3 +360,20 @@ def tax_rules_figures(week: Week) -> dict[str, Any]:
         "missing_years": [year for year in needed if year not in present],
         "folder": "include/tax",
     }
+
+
+# -- approvals an accountant owes ------------------------------------------------------------
+def approvals_waiting_figures(week: Week, days: float | None = None) -> dict[str, Any]:
+    """Approval requests open for longer than QUINCENA_APPROVAL_WAITING_DAYS at the week's end."""
+    limit = config.approval_waiting_days() if days is None else days
+    before = week.end - timedelta(days=limit)
+    rows = db.query("approvals_waiting", {"before": before})
+    waiting = [
+        {
+            "cycle_id": r["cycle_id"], "company_nit": r["company_nit"], "company_name": r["company_name"],
+            "request_id": r["request_id"], "requested_at": r["requested_at"].isoformat(),
+            "days": round((week.end - r["requested_at"]).total_seconds() / 86400, 1),
+        }
+        for r in rows
+    ]  # fmt: skip
+    return {"days": limit, "waiting": waiting}

@@ -178,6 +178,7 @@ def render(figures: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) -> s
         ("Saldo de DeepSeek", _balance(figures)),
         ("Horas pico vs fuera de pico", _off_peak(figures)),
         ("Recomendaciones", _advice(figures)),
+        ("Aprobaciones pendientes", _waiting(figures)),
     ]
     agreement = figures.get("agreement")
     if agreement and agreement.get("cycles"):
@@ -193,6 +194,18 @@ def render(figures: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) -> s
         "una cuenta: sus claves comparten un solo límite.",
         sections,
     )
+
+
+def _waiting(figures: Mapping[str, Any]) -> str:
+    approvals = figures.get("approvals") or {"days": 0, "waiting": []}
+    rows = [
+        {"Empresa": f"{a['company_nit']} {a['company_name']}", "Quincena": a["cycle_id"],
+         "Días esperando": a["days"], "Solicitud": a["request_id"]}
+        for a in approvals["waiting"]
+    ]  # fmt: skip
+    if not rows:
+        return f"<p class='ok'>Ninguna aprobación espera más de {report_html.esc(approvals['days'])} días.</p>"
+    return report_html.table(rows)
 
 
 def _local_span(start: str, end: str) -> str:

@@ -16,6 +16,7 @@ from quincena.costs.health import html
 from quincena.costs.health.advice import advice
 from quincena.costs.health.figures import (
     BalanceFetcher,
+    approvals_waiting_figures,
     balance_figures,
     default_balance_fetcher,
     hour_figures,
@@ -72,6 +73,7 @@ def compute(
         "balance": balance_figures(fetch, spend),
         "off_peak": off_peak_figures(week),
         "tax_rules": tax_rules_figures(week),
+        "approvals": approvals_waiting_figures(week),
     }
     figures["advice"] = advice(figures, settings)
     figures["reconciliation"] = dict(reconciliation) if reconciliation else None

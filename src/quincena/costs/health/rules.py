@@ -30,11 +30,14 @@ class Signals:
     agreement_versions: tuple[tuple[str, int, int], ...] = ()
     agreement_min_lines: int = 20  # fewer reviewed lines than this: too few to judge
     tax_rules_missing: tuple[int, ...] = ()  # tax years due (this one; from December the next) with no rules file
+    # Approval requests open too long: (cycle, NIT, company name, days waiting), and the limit in days.
+    approvals_waiting: tuple[tuple[str, str, str, float], ...] = ()
+    approval_waiting_days: float = 3.0
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # rate_429 | spread | budget | low_balance | agreement | agreement_drop | tax_rules
+    kind: str  # rate_429 | spread | budget | low_balance | agreement | agreement_drop | tax_rules | approval_waiting
     subject: str  # "account", a key name, "firm" or a company NIT
     value: str
     threshold: str
@@ -88,7 +91,17 @@ def decide_alerts(signals: Signals, thresholds: Thresholds) -> list[Alert]:
     alerts.extend(_balance_alerts(signals, thresholds))
     alerts.extend(_agreement_alerts(signals, thresholds))
     alerts.extend(tax_rules_alert(year) for year in signals.tax_rules_missing)
+    alerts.extend(_waiting_alert(item, signals.approval_waiting_days) for item in signals.approvals_waiting)
     return alerts
+
+
+def _waiting_alert(item: tuple[str, str, str, float], limit: float) -> Alert:
+    cycle_id, nit, name, days = item
+    return Alert(
+        "approval_waiting", nit, f"{days} d", f"{limit} d",
+        f"{nit} {name}: la quincena {cycle_id} espera la aprobación de su contador hace {days} días "
+        f"(más de {limit}); su exportación no sale hasta que alguien la apruebe o la rechace.",
+    )  # fmt: skip
 
 
 def tax_rules_alert(year: int) -> Alert:
@@ -208,7 +221,17 @@ def signals_from_figures(figures: Mapping[str, Any]) -> Signals:
         runway_days=_dec(balance.get("runway_days")),
         **_agreement_signals(figures.get("agreement")),
         tax_rules_missing=tuple((figures.get("tax_rules") or {}).get("missing_years", ())),
+        **_waiting_signals(figures.get("approvals")),
     )
+
+
+def _waiting_signals(approvals: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not approvals:
+        return {}
+    waiting = tuple(
+        (a["cycle_id"], a["company_nit"], a["company_name"], float(a["days"])) for a in approvals["waiting"]
+    )
+    return {"approvals_waiting": waiting, "approval_waiting_days": float(approvals["days"])}
 
 
 def _agreement_signals(agreement: Mapping[str, Any] | None) -> dict[str, Any]:
