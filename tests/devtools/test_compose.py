@@ -149,18 +149,17 @@ def test_every_long_running_service_has_a_healthcheck(resolved: dict[str, Any]) 
 
 def test_host_folders_are_mounted_in_every_airflow_service(tmp_path: Path, resolved: dict[str, Any]) -> None:
     """Inbox, reports (the exports are under them) and usage exports read-write, the firm's files read-only,
-    all host folders (they survive `down`); logs and auth in named volumes."""
+    all host folders (they survive `down`); logs in a named volume."""
     expected = {
         f"{tmp_path}/inbox:/opt/quincena/inbox:rw",
         f"{tmp_path}/reports:/opt/quincena/reports:rw",
         f"{tmp_path}/usage_exports:/opt/quincena/usage_exports:rw",
         f"{tmp_path}/config:/opt/quincena/config:ro",
         "airflow-logs:/opt/airflow/logs:rw",
-        "airflow-auth:/opt/airflow/auth:rw",
     }
     for name in AIRFLOW_SERVICES:
         assert set(resolved["services"][name]["volumes"]) == expected, name
-    assert set(resolved["volumes"]) == {"postgres-db-volume", "airflow-logs", "airflow-auth"}
+    assert set(resolved["volumes"]) == {"postgres-db-volume", "airflow-logs"}
     env = resolved["services"]["airflow-scheduler"]["environment"]
     assert (env["QUINCENA_INBOX"], env["QUINCENA_REPORTS"], env["QUINCENA_USAGE_EXPORTS"]) == (
         "/opt/quincena/inbox",

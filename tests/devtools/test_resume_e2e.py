@@ -1,4 +1,4 @@
-"""A balance that runs out mid-cycle on the real stack (scheduler, LocalExecutor, simulator), then a top-up and
+"""A balance that runs out during a cycle on the real stack (scheduler, LocalExecutor, simulator), then a top-up and
 the README's one resume action: clear classify_lane with its downstream tasks. The run ends green, every
 invoice classified or in review, one ledger row per request the simulator answered, costs summed once."""
 
@@ -33,7 +33,7 @@ DAG = "quincena_cycle"
 @pytest.fixture(scope="module")
 def broke() -> Iterator[dict[str, Any]]:
     env = private_demo_env("quincena-resume-", companies=1, invoices=10)
-    env["QUINCENA_DEMO_SIMULATOR_SPEND_LIMIT_USD"] = "0.00001"  # the first request or so, then 402
+    env["QUINCENA_DEMO_SIMULATOR_SPEND_LIMIT_USD"] = "0"  # the account is dry: every request gets 402
     local = Path(env["QUINCENA_LOCAL"])
     try:
         quincena(env, "demo", "start", timeout=START_TIMEOUT_S)
