@@ -43,6 +43,7 @@ from quincena.core.html import esc
 from quincena.review import access, actions, airflow_answers, signing, worklist
 
 DAG_ID = "quincena_cycle"
+BOOKS_DAG_ID = "quincena_books"  # where the approval requests are: changing the books needs what answering them needs
 
 CSRF_COOKIE = "quincena_csrf"
 CSRF_FIELD = "csrf_token"
@@ -69,7 +70,7 @@ app = FastAPI(
 
 # Airflow's own checks, as its DAG-run and HITL-detail routes use them, for the cycle DAG.
 _READ_RUNS = requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=DAG_ID)
-_ANSWER_HITL = requires_access_dag("PUT", DagAccessEntity.HITL_DETAIL, param_dag_id=DAG_ID)
+_ANSWER_HITL = requires_access_dag("PUT", DagAccessEntity.HITL_DETAIL, param_dag_id=BOOKS_DAG_ID)
 NO_READ = "Su usuario no tiene permiso para ver las ejecuciones del DAG quincena_cycle."
 READ_ONLY = (
     "Su rol en Airflow es de solo lectura: no puede guardar cuentas, aprobar ni reclasificar facturas. "
