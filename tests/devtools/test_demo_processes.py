@@ -116,3 +116,22 @@ def test_the_unattended_approver_answers_only_parked_requests_open_long_enough()
     assert answerable(request("awaiting_input", MIN_OPEN_S + 1))
     assert not answerable(request("awaiting_input", MIN_OPEN_S - 5))  # a script answers faster than a person
     assert not answerable(request("running", MIN_OPEN_S + 1))  # written, not parked yet
+
+
+def test_a_restart_after_kill_9_stops_what_the_dead_leader_left(paths: demo.DemoPaths) -> None:
+    """kill -9 of a leader (the scheduler) leaves its children (LocalExecutor workers) running in its group;
+    starting the component again stops them before the PID file names the new group."""
+    import signal
+
+    first = demo.spawn(paths, "worker", [sys.executable, "-c", PARENT_AND_CHILD], dict(os.environ))
+    group = demo.wait_for("the grandchild", lambda: len(first.processes()) == 2 and first.processes(), 30, 0.1)
+    orphan = next(p for p in group if p.pid != first.pid)
+    os.kill(first.pid, signal.SIGKILL)
+    psutil.Process(first.pid).wait(timeout=10)
+    assert orphan.is_running() and orphan.status() != psutil.STATUS_ZOMBIE  # survived its leader
+    second = demo.spawn(paths, "worker", [sys.executable, "-c", PARENT_AND_CHILD], dict(os.environ))
+    try:
+        assert not (psutil.pid_exists(orphan.pid) and orphan.status() != psutil.STATUS_ZOMBIE)
+        assert demo.read_managed(paths, "worker") == second
+    finally:
+        demo.terminate([second], grace_s=10)

@@ -62,9 +62,13 @@ def _is_running(proc: Any) -> bool:
 
 
 def spawn(paths: DemoPaths, name: str, argv: list[str], env: dict[str, str]) -> Managed:
-    """Start ``argv`` in a new session with its output appended to .local/logs/<name>.log."""
+    """Start ``argv`` in a new session with its output appended to .local/logs/<name>.log.
+
+    What is left of an earlier ``name`` whose leader died (a scheduler killed with -9 leaves its
+    LocalExecutor workers running) is stopped first: its PID file is about to name the new group."""
     import psutil
 
+    reap_orphans(paths, name)
     with paths.log_file(name).open("ab") as out:
         proc = subprocess.Popen(  # noqa: S603 - argv is ours, no shell
             argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -72,6 +76,17 @@ def spawn(paths: DemoPaths, name: str, argv: list[str], env: dict[str, str]) -> 
     managed = Managed(name, proc.pid, psutil.Process(proc.pid).create_time())
     paths.pid_file(name).write_text(json.dumps({"pid": managed.pid, "create_time": managed.create_time}))
     return managed
+
+
+def reap_orphans(paths: DemoPaths, name: str) -> int:
+    """Stop the survivors of ``name``'s recorded group when its leader is dead; returns how many there were."""
+    previous = read_managed(paths, name)
+    if previous is None or previous.alive():
+        return 0
+    survivors = previous.processes()
+    if survivors:
+        terminate([previous])
+    return len(survivors)
 
 
 def read_managed(paths: DemoPaths, name: str) -> Managed | None:
