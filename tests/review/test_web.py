@@ -78,6 +78,12 @@ def test_the_accountant_corrects_and_approves_through_the_pages(browser, first_c
                           (invoice["id"],))  # fmt: skip
     assert audit[0] == {"action": "filled", "changed_by": "ana"} and audit[-1]["action"] == "approved_invoice"
 
+    from quincena.books import approvals
+
+    approvals.open_request(f"books__{CYCLE_1}__{nit}__w", nit, CYCLE_1, "Primera solicitud.", "test")
+    waiting = browser.get(f"/review/ciclo/{CYCLE_1}").text
+    assert "esperando aprobación desde" in waiting
+    assert f"/dags/quincena_books/runs/books__{CYCLE_1}__{nit}__w'>responder en Airflow</a>" in waiting
     decide(nit, CYCLE_1, "rejected", "luis & ana", "faltan <soportes>")
     overview = browser.get(f"/review/ciclo/{CYCLE_1}").text
     assert "rechazada por luis &amp; ana el " in overview and ": faltan &lt;soportes&gt;" in overview  # escaped once

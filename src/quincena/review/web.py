@@ -28,7 +28,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
@@ -182,6 +182,15 @@ def _base(request: Request) -> str:
     return request.scope.get("root_path", "").rstrip("/")
 
 
+def _request_link(request: Request, state: dict[str, Any]) -> str:
+    """A waiting approval request: a link to its run in Airflow's UI, where it is answered."""
+    if not state.get("request_id") or state.get("closed_at") is not None:
+        return ""
+    ui = _base(request).removesuffix("/review")
+    run = quote(state["request_id"], safe="")
+    return f" <a href='{ui}/dags/{BOOKS_DAG_ID}/runs/{run}'>responder en Airflow</a>"
+
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem;color:#1f2933}
 h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #d9e2ec}
@@ -271,11 +280,12 @@ def cycle_page(request: Request, cycle_id: str, person: Reader) -> HTMLResponse:
     listed = [c for c in worklist.companies(cycle_id) if person.sees(c["nit"])]
     states = {s["company_nit"]: s for s in approvals.cycle_states(cycle_id, [c["nit"] for c in listed])}
     for c in listed:
-        decision = approvals.state_text(states.get(c["nit"], {}))
+        state = states.get(c["nit"], {})
+        decision = esc(approvals.state_text(state)) + _request_link(request, state)
         link = f"<a href='{base}/ciclo/{esc(cycle_id)}/empresa/{esc(c['nit'])}'>{esc(c['nit'])} {esc(c['name'])}</a>"
         sent = f"{c['batches_done']} / {c['batches']}" if c["batches"] else "—"
         rows.append([link, esc(c["invoices"]), esc(c["pending"]), esc(sent), esc(c["review"]), esc(c["classified"]),
-                     esc(c["quarantined_files"]), esc(decision)])  # fmt: skip
+                     esc(c["quarantined_files"]), decision])  # fmt: skip
     head = ["Empresa", "Facturas", "Pendientes", "Lotes enviados a DeepSeek", "Por revisar", "Clasificadas",
             "Archivos en cuarentena", "Aprobación"]  # fmt: skip
     return _page(request, f"Quincena {cycle_id}", _table(head, rows, {1, 2, 3, 4, 5, 6}), person)
