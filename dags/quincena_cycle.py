@@ -106,9 +106,14 @@ def quincena_cycle():
         # its company still has pending invoices, so one company's failure does not stop the others.
         @task(map_index_template=COMPANY_LABEL, trigger_rule="all_done")
         def store_entries(target: dict, planned: list[dict]) -> dict:
+            from airflow.sdk.exceptions import AirflowFailException
+
             from quincena.pipeline import cycle
 
-            return cycle.store_entries(target, require_complete=True)
+            try:
+                return cycle.store_entries(target, require_complete=True)
+            except cycle.IncompleteCompany as exc:  # pending invoices wait for the lanes: retrying cannot help
+                raise AirflowFailException(str(exc)) from exc
 
         @task(map_index_template=COMPANY_LABEL)
         def summarize(target: dict, stored: dict) -> dict:
