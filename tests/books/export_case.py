@@ -37,11 +37,21 @@ def post_case(work: Path) -> None:
     (inbox / NIT / "fe.xml").write_text(d.invoice_xml(), encoding="utf-8")
     (inbox / NIT / "nc.xml").write_text(d.credit_note_xml(), encoding="utf-8")
     ingest.ingest_company(NIT, inbox)
-    for line in db.query_text("SELECT l.id, l.invoice_id, l.description FROM invoice_lines l"):
+    book_as_accountant(CYCLE)
+
+
+def book_as_accountant(cycle_id: str) -> None:
+    """Every line not yet classified gets the accountant's account (ACCOUNTS); entries are posted and the
+    invoices accepted, as the review would leave them."""
+    lines = db.query_text(
+        "SELECT l.id, l.invoice_id, l.description FROM invoice_lines l "
+        "WHERE NOT EXISTS (SELECT 1 FROM classifications c WHERE c.invoice_line_id = l.id)"
+    )
+    for line in lines:
         db.query_text(
             "INSERT INTO classifications (invoice_line_id, invoice_id, company_nit, account_code, confidence,"
             " source, cycle_id) VALUES (%s, %s, %s, %s, 0.99, 'accountant', %s)",
-            (line["id"], line["invoice_id"], NIT, ACCOUNTS[line["description"]], CYCLE),
+            (line["id"], line["invoice_id"], NIT, ACCOUNTS[line["description"]], cycle_id),
         )
     db.query_text("UPDATE invoices SET status = 'classified'")
     entries.post_company_entries(NIT)

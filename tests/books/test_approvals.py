@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from quincena.books import approvals, entries
+from quincena.books import approvals
 from quincena.books import export as exporter
 from quincena.core import companies, db
 from quincena.core.companies import Company
 from quincena.ingest import inbox as ingest
 from quincena.pipeline import books
 from quincena.review import actions
-from tests.books.export_case import ACCOUNTS, NIT
+from tests.books.export_case import NIT, book_as_accountant
 from tests.fixtures import dian_docs as d
 from tests.helpers import decide
 
@@ -37,18 +37,7 @@ def _arrive(inbox: Path, name: str, xml: str, run_cycle: str) -> None:
     (inbox / NIT).mkdir(parents=True, exist_ok=True)
     (inbox / NIT / name).write_text(xml, encoding="utf-8")
     ingest.ingest_company(NIT, inbox, run_cycle)
-    for line in db.query_text(
-        "SELECT l.id, l.invoice_id, l.description FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id "
-        "WHERE NOT EXISTS (SELECT 1 FROM classifications c WHERE c.invoice_line_id = l.id)"
-    ):
-        db.query_text(
-            "INSERT INTO classifications (invoice_line_id, invoice_id, company_nit, account_code, confidence,"
-            " source, cycle_id) VALUES (%s, %s, %s, %s, 0.99, 'accountant', %s)",
-            (line["id"], line["invoice_id"], NIT, ACCOUNTS[line["description"]], run_cycle),
-        )
-    db.query_text("UPDATE invoices SET status = 'classified', status_reason = NULL WHERE status <> 'classified'")
-    entries.post_company_entries(NIT)
-    db.query_text("UPDATE invoices SET status = 'classified', status_reason = NULL")  # the accountant accepted
+    book_as_accountant(run_cycle)
 
 
 def _export_all(cycle_id: str, out: Path) -> dict[str, exporter.ExportResult]:

@@ -108,12 +108,17 @@ def test_batches_reach_schedule_in_either_shape() -> None:
     assert cycle.batches_by_company(targets, []) == [[], []]
 
 
-def test_a_company_with_nothing_in_review_is_approved_automatically(clean_db, airflow_home, monkeypatch) -> None:
+def _books_run_of_an_empty_quincena(monkeypatch):
+    """A books run for a company with nothing to review, which the firm lets approve itself; its task states."""
     monkeypatch.setenv("QUINCENA_APPROVAL_AUTO_WHEN_CLEAN", "true")
     companies.upsert([Company("900373115", 3, "Ferretería El Tornillo S.A.S.")])
     conf = {"cycle": CYCLE, "company_nit": "900373115", "reason": "Primera solicitud.", "requested_by": "test"}
     run = _fresh_dag("quincena_books").test(run_conf=conf)
-    states = task_states(run)
+    return run, task_states(run)
+
+
+def test_a_company_with_nothing_in_review_is_approved_automatically(clean_db, airflow_home, monkeypatch) -> None:
+    run, states = _books_run_of_an_empty_quincena(monkeypatch)
     assert str(run.state) == "success", states
     assert states["approval"] == ["success"] and states["apply_approval"] == ["success"]
     assert states["update_report"] == ["success"]
@@ -128,12 +133,8 @@ def test_a_company_with_nothing_in_review_is_approved_automatically(clean_db, ai
 def test_a_failed_approval_step_fails_the_run_and_the_report_says_which_company(
     clean_db, airflow_home, monkeypatch
 ) -> None:
-    monkeypatch.setenv("QUINCENA_APPROVAL_AUTO_WHEN_CLEAN", "true")
     monkeypatch.setenv("QUINCENA_EXPORT_FORMATS", "no-such-format")  # the export step cannot succeed
-    companies.upsert([Company("900373115", 3, "Ferretería El Tornillo S.A.S.")])
-    conf = {"cycle": CYCLE, "company_nit": "900373115", "reason": "Primera solicitud.", "requested_by": "test"}
-    run = _fresh_dag("quincena_books").test(run_conf=conf)
-    states = task_states(run)
+    run, states = _books_run_of_an_empty_quincena(monkeypatch)
     assert str(run.state) == "failed", states
     assert states["export"] == ["failed"] and states["update_report"] == ["failed"]
     report = (config.reports_dir() / CYCLE / "cycle_report.html").read_text(encoding="utf-8")
