@@ -108,11 +108,45 @@ def test_the_accountant_corrects_and_approves_through_the_pages(browser, first_c
                              (nit,))[0]  # fmt: skip
     assert reopened["decision"] == "reopened" and reopened["decided_by"] == "ana"
     assert "reclasificó" in reopened["comment"] and invoice["number"] in reopened["comment"]
+
+    # Reopened books: one button asks the accountant now (a quincena_books run), once for the same books.
+    _serialize_dags()
+    page = browser.get(f"/review/ciclo/{CYCLE_1}/empresa/{nit}").text
+    assert "Solicitar la aprobación ahora" in page
+    ask = {"csrf_token": _form_token(page)}
+    asked = browser.post(f"/review/ciclo/{CYCLE_1}/empresa/{nit}/solicitar", data=ask, follow_redirects=True)
+    assert "Aprobación solicitada: books__" in asked.text
+    again = browser.post(f"/review/ciclo/{CYCLE_1}/empresa/{nit}/solicitar", data=ask, follow_redirects=True)
+    assert "Nada que solicitar: una solicitud ya espera" in again.text and "Solicitar la aprobación" not in again.text
+    assert "esperando aprobación desde" in browser.get(f"/review/ciclo/{CYCLE_1}").text
+    assert _books_runs(nit) == 1  # the same books: one run
+    assert browser.post(f"/review/ciclo/{CYCLE_1}/empresa/{nit}/solicitar", data={"csrf_token": "x"}).status_code == 403
     # Another company's invoice through this company's URL: refused.
     other = browser.post(
         f"/review/ciclo/{CYCLE_1}/empresa/900000001/factura/{invoice['id']}", data=fields, follow_redirects=False
     )
     assert other.status_code == 303 and "no+es+de+la+empresa" in other.headers["location"]
+
+
+def _serialize_dags() -> None:
+    """The DAGs in Airflow's metadata database, as the dag-processor would store them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    airflow = Path(sys.executable).parent / "airflow"
+    done = subprocess.run([str(airflow), "dags", "reserialize"], capture_output=True, text=True, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _books_runs(nit: str) -> int:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.dag_id == "quincena_books").all()
+        return sum(1 for r in runs if (r.conf or {}).get("company_nit") == nit and r.run_id.startswith("books__"))
 
 
 def test_review_reasons_are_split_per_line_only() -> None:

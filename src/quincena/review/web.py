@@ -40,7 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from quincena.books import approvals
 from quincena.core import db
 from quincena.core.html import esc
-from quincena.review import access, actions, airflow_answers, signing, worklist
+from quincena.review import access, actions, airflow_answers, books_request, signing, worklist
 
 DAG_ID = "quincena_cycle"
 BOOKS_DAG_ID = "quincena_books"  # where the approval requests are: changing the books needs what answering them needs
@@ -336,7 +336,8 @@ def company_page(
     )
     warning = approvals.page_notice(nit, cycle_id)
     body = (
-        notice + (f"<p class='err' id='aprobacion'>{esc(warning)}</p>" if warning else "") + summary + _datalist()
+        notice + (f"<p class='err' id='aprobacion'>{esc(warning)}</p>" if warning else "")
+        + _ask_again_form(request, cycle_id, nit, person) + summary + _datalist()
         + f"<h2>Facturas por revisar ({len(invoices)})</h2>{forms}"
         + f"<h2>Archivos en cuarentena</h2>{files}"
         + f"<h2>Facturas clasificadas (reclasificar)</h2><p>{links or '(ninguna)'}</p>"
@@ -419,6 +420,19 @@ def _invoice_form(
     )  # fmt: skip
 
 
+def _ask_again_form(request: Request, cycle_id: str, nit: str, person: Person) -> str:
+    """Reopened or rejected books that no request asks about: one button asks the accountant now."""
+    if not person.can_write or not books_request.askable(nit, cycle_id):
+        return ""
+    action = f"{_base(request)}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}/solicitar"
+    token = signing.form_token(person.name, _csrf_token(request))
+    return (
+        f"<form method='post' action='{action}'><input type='hidden' name='{CSRF_FIELD}' value='{token}'>"
+        "<button>Solicitar la aprobación ahora</button> <span class='meta'>(si no, la pide la próxima quincena)"
+        "</span></form>"
+    )
+
+
 def _reopen_confirmation(nit: str, cycle_id: str) -> str:
     """On approved books, a change needs the accountant's explicit "reopen" (the page's warning says why)."""
     if not approvals.needs_confirmation(nit, cycle_id):
@@ -476,14 +490,33 @@ def origin_allowed(origin: str | None, base_url: str, host: str) -> bool:
     return sent == _site(f"{sent[0]}://{host}")
 
 
-@app.post("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}")
-async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceId, person: Writer) -> Response:
-    _check(cycle_id, nit, person)
-    form = await request.form()
+def _check_form(request: Request, form: Any, person: Person) -> None:
+    """A POST from our own page, by this user (the form token) and from the UI's origin; else 403."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = str(form.get(CSRF_FIELD, ""))
     if not _same_origin(request) or not cookie or not signing.verify(sent, *signing.form_parts(person.name, cookie)):
         raise HTTPException(status_code=403, detail="solicitud rechazada: token CSRF u origen no válidos")
+
+
+@app.post("/ciclo/{cycle_id}/empresa/{nit}/solicitar")
+async def ask_again(request: Request, cycle_id: str, nit: str, person: Writer) -> Response:
+    _check(cycle_id, nit, person)
+    _check_form(request, await request.form(), person)
+    base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
+    run = books_request.ask_now(nit, cycle_id, person.name)
+    text = (
+        f"Aprobación solicitada: {run}"
+        if run
+        else ("Nada que solicitar: una solicitud ya espera por estos libros, o la aprobación vigente los cubre.")
+    )
+    return RedirectResponse(_notice_url(base, person, "msg", 0, text), status_code=303)
+
+
+@app.post("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}")
+async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceId, person: Writer) -> Response:
+    _check(cycle_id, nit, person)
+    form = await request.form()
+    _check_form(request, form, person)
     accounts: dict[int, str] = {}
     for key, value in form.items():
         if key.startswith("cuenta_") and str(value).strip():
