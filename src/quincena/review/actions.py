@@ -52,15 +52,21 @@ def account_code(text: str | None) -> str:
 
 
 def save_accounts(
-    company_nit: str, cycle_id: str, invoice_id: int, accounts: Mapping[int, str], user: str, conn=None
+    company_nit: str,
+    cycle_id: str,
+    invoice_id: int,
+    accounts: Mapping[int, str],
+    user: str,
+    conn=None,
+    applied_from: int | None = None,
 ) -> Outcome:
     """Store the accountant's accounts for some lines; the invoice keeps its status.
 
     A classified invoice's entry is rebuilt (a re-classification); an invoice in review gets its
-    entry when approved.
+    entry when approved. ``applied_from``: the line whose correction these lines repeat (audited).
     """
     with _locked(company_nit, cycle_id, invoice_id, conn) as (conn, invoice):
-        changed = _apply(conn, invoice, _validated(accounts), user)
+        changed = _apply(conn, invoice, _validated(accounts), user, applied_from)
         lines = 0
         if invoice["status"] == "classified" and changed:
             lines = _rebuild(conn, invoice)
@@ -149,7 +155,9 @@ def _validated(accounts: Mapping[int, str]) -> dict[int, str]:
     return {int(line_id): account_code(account) for line_id, account in accounts.items()}
 
 
-def _apply(conn, invoice: dict[str, Any], accounts: Mapping[int, str], user: str) -> int:
+def _apply(
+    conn, invoice: dict[str, Any], accounts: Mapping[int, str], user: str, applied_from: int | None = None
+) -> int:
     """Write the accounts of some lines (audit, classification, memory); returns the lines changed."""
     if not accounts:
         return 0
@@ -163,7 +171,7 @@ def _apply(conn, invoice: dict[str, Any], accounts: Mapping[int, str], user: str
         if line["source"] == ACCOUNTANT and line["account"] == account:
             continue  # already the accountant's choice: repeating it changes nothing
         action = "filled" if line["account"] is None else "kept" if line["account"] == account else "changed"
-        _audit(conn, invoice, line_id, action, line["account"], line["source"], account, user)
+        _audit(conn, invoice, line_id, action, line["account"], line["source"], account, user, applied_from)
         row = {**_keys(invoice), "line_id": line_id, "invoice_id": invoice["id"], "account": account}
         db.execute("review_classification_set", row, conn)
         lesson = {
@@ -192,6 +200,7 @@ def _audit(
     old_source: str | None,
     new_account: str | None,
     user: str,
+    applied_from: int | None = None,
 ) -> None:
     row = {
         **_keys(invoice),
@@ -202,6 +211,7 @@ def _audit(
         "old_source": old_source,
         "new_account": new_account,
         "changed_by": user,
+        "applied_from": applied_from,
     }
     db.execute("review_history_insert", row, conn)
 

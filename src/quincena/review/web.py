@@ -40,7 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from quincena.books import approvals
 from quincena.core import db
 from quincena.core.html import esc
-from quincena.review import access, actions, airflow_answers, signing, worklist
+from quincena.review import access, actions, airflow_answers, lookalikes, signing, worklist
 
 DAG_ID = "quincena_cycle"
 BOOKS_DAG_ID = "quincena_books"  # where the approval requests are: changing the books needs what answering them needs
@@ -53,6 +53,11 @@ _NIT = re.compile(r"^\d{5,15}$")
 STATUS_ES = {"review": "en revisión", "classified": "clasificada", "pending": "pendiente", "quarantined": "cuarentena"}
 SOURCE_ES = {"model": "modelo", "memory": "memoria", "accountant": "contador"}
 ACTION_ES = {"kept": "confirmó", "changed": "cambió", "filled": "asignó", "approved_invoice": "aprobó la factura"}
+REPEAT_FIELD = "igualar"  # the look-alike button's value: "<reach>:<count shown>"
+REACH_ES = {
+    "description": "línea(s) con la misma descripción de este proveedor en la quincena",
+    "supplier": "línea(s) de este proveedor en revisión",
+}
 
 
 def _database() -> None:
@@ -192,6 +197,9 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{background:#e3f9e5;border-left:4px solid #3f9142;padding:.5rem 1rem}.reason{color:#8d2b0b}
 .invoice{border:1px solid #d9e2ec;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}
 input.account{width:19rem}button{margin-right:.5rem;padding:.3rem .8rem}nav a{margin-right:1rem}
+button.repeat{display:block;margin:.15rem 0;font-size:.8rem;text-align:left}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,summary:focus-visible{
+outline:3px solid #1f6feb;outline-offset:2px}
 """
 
 
@@ -307,8 +315,11 @@ def company_page(
         f"<p class='meta'>{esc(company['invoices'])} facturas · {esc(company['review'])} por revisar · "
         f"{esc(company['classified'])} clasificadas · {esc(company['quarantined_files'])} archivos en cuarentena</p>"
     )
+    offers = lookalikes.page_offers(nit, cycle_id, invoices) if person.can_write else {}
+    reopen = _reopen_confirmation(nit, cycle_id)
     forms = "".join(
-        _invoice_form(request, cycle_id, nit, inv, person, error if inv["id"] in near else "") for inv in invoices
+        _invoice_form(request, cycle_id, nit, inv, person, error if inv["id"] in near else "", offers, reopen)
+        for inv in invoices
     )
     forms = forms or "<p class='meta'>(ninguna)</p>"
     files = _table(
@@ -340,7 +351,9 @@ def invoice_page(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceI
     invoice = worklist.invoice(nit, cycle_id, invoice_id)
     if invoice is None:
         raise HTTPException(status_code=404, detail="la factura no es de esta empresa en este ciclo")
-    body = _datalist() + _invoice_form(request, cycle_id, nit, invoice, person)
+    offers = lookalikes.page_offers(nit, cycle_id, [invoice]) if person.can_write else {}
+    form = _invoice_form(request, cycle_id, nit, invoice, person, "", offers, _reopen_confirmation(nit, cycle_id))
+    body = _datalist() + form
     return _page(request, f"Factura {invoice['number']}", body, person)
 
 
@@ -360,10 +373,18 @@ def _notice_url(base: str, person: Person, kind: str, invoice_id: int, text: str
 
 
 def _invoice_form(
-    request: Request, cycle_id: str, nit: str, invoice: dict[str, Any], person: Person, error: str = ""
+    request: Request,
+    cycle_id: str,
+    nit: str,
+    invoice: dict[str, Any],
+    person: Person,
+    error: str,
+    offers: dict[int, list[lookalikes.Offer]],
+    reopen: str,
 ) -> str:
     base = _base(request)
-    action = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}/factura/{invoice['id']}"
+    company = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}"
+    action = f"{company}/factura/{invoice['id']}"
     rows = []
     for ln in invoice["lines"]:
         proposal = (
@@ -375,8 +396,10 @@ def _invoice_form(
             f"<input class='account' name='cuenta_{ln['line_id']}' list='cuentas' value='{esc(ln['account'] or '')}'"
             f" aria-label='Cuenta de la línea {ln['line_no']}' placeholder='código o nombre'>"
         )
-        rows.append([esc(ln["line_no"]), esc(ln["description"]), _money(ln["line_total"]), proposal, field])
-    lines = _table(["#", "Descripción", "Valor", "Propuesta (origen, confianza)", "Cuenta"], rows, {2})
+        repeat = "".join(_offer_button(company, o) for o in offers.get(ln["line_id"], []))
+        rows.append([esc(ln["line_no"]), esc(ln["description"]), _money(ln["line_total"]), proposal, field, repeat])
+    head = ["#", "Descripción", "Valor", "Propuesta (origen, confianza)", "Cuenta", "Líneas parecidas"]
+    lines = _table(head, rows, {2})
     reasons = "".join(f"<li class='reason'>{esc(r)}</li>" for r in invoice["reasons"])
     history = "".join(_history_item(h) for h in invoice["history"])
     buttons = (
@@ -403,10 +426,20 @@ def _invoice_form(
         + (f"<p class='err'>{esc(error)}</p>" if error else "")
         + f"<form method='post' action='{action}'>"
         + f"<input type='hidden' name='{CSRF_FIELD}' value='{signing.form_token(person.name, _csrf_token(request))}'>"
-        + lines + _reopen_confirmation(nit, cycle_id) + buttons + "</form>"
+        + lines + reopen + buttons + "</form>"
         + (f"<details><summary>Historial de cambios</summary><ul>{history}</ul></details>" if history else "")
         + "</div>"
     )  # fmt: skip
+
+
+def _offer_button(company_url: str, offer: lookalikes.Offer) -> str:
+    """A submit button of the invoice's form posting to the look-alike action (forms cannot nest)."""
+    target = f"{company_url}/linea/{offer.line_id}/igualar"
+    label = f"Aplicar {offer.account} a {offer.count} {REACH_ES[offer.reach]}"
+    value = f"{offer.reach}:{offer.count}"
+    return (
+        f"<button class='repeat' name='{REPEAT_FIELD}' value='{esc(value)}' formaction='{target}'>{esc(label)}</button>"
+    )
 
 
 def _reopen_confirmation(nit: str, cycle_id: str) -> str:
@@ -422,6 +455,8 @@ def _reopen_confirmation(nit: str, cycle_id: str) -> str:
 def _history_item(h: dict[str, Any]) -> str:
     what = esc(ACTION_ES.get(h["action"], h["action"]))
     change = f" línea {esc(h['line_no'])}: {esc(h['old_account'] or '—')} → {esc(h['new_account'])}"
+    if h.get("from_line_no") is not None:
+        change += f" (aplicado desde la línea {esc(h['from_line_no'])} de la factura {esc(h['from_invoice'])})"
     when = esc(str(h["changed_at"])[:19])
     return f"<li>{when} {esc(h['changed_by'])} {what}{change if h['new_account'] else ''}</li>"
 
@@ -466,14 +501,58 @@ def origin_allowed(origin: str | None, base_url: str, host: str) -> bool:
     return sent == _site(f"{sent[0]}://{host}")
 
 
-@app.post("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}")
-async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceId, person: Writer) -> Response:
-    _check(cycle_id, nit, person)
+REOPEN_REFUSAL = (
+    "La quincena ya fue aprobada (ver el aviso arriba): para cambiarla marque «Confirmo reabrir» "
+    "y envíe de nuevo. Nada se cambió."
+)
+
+
+async def _verified_form(request: Request, person: Person) -> Any:
+    """The POST's form, once its origin and its form token (bound to this user and cookie) verify."""
     form = await request.form()
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = str(form.get(CSRF_FIELD, ""))
     if not _same_origin(request) or not cookie or not signing.verify(sent, *signing.form_parts(person.name, cookie)):
         raise HTTPException(status_code=403, detail="solicitud rechazada: token CSRF u origen no válidos")
+    return form
+
+
+def _unconfirmed_reopen(nit: str, cycle_id: str, form: Any) -> bool:
+    return approvals.needs_confirmation(nit, cycle_id) and form.get(REOPEN_FIELD) != "1"
+
+
+def parse_repeat(value: str) -> tuple[lookalikes.Reach, int]:
+    """The look-alike button's "<reach>:<count shown>"; a 400 for anything else."""
+    reach, _, count = value.partition(":")
+    if reach not in lookalikes.REACHES or not (count.isascii() and count.isdigit() and len(count) <= 9):
+        raise HTTPException(status_code=400, detail="solicitud no válida: alcance desconocido")
+    return reach, int(count)  # type: ignore[return-value]
+
+
+@app.post("/ciclo/{cycle_id}/empresa/{nit}/linea/{line_id}/igualar")
+async def look_alike_action(request: Request, cycle_id: str, nit: str, line_id: InvoiceId, person: Writer) -> Response:
+    """Repeat a line's account on its look-alike lines (the count the page showed), all or nothing."""
+    _check(cycle_id, nit, person)
+    form = await _verified_form(request, person)
+    reach, expected = parse_repeat(str(form.get(REPEAT_FIELD, "")))
+    base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
+    owner = lookalikes.source_invoice(nit, cycle_id, line_id)
+    if owner is None:
+        raise HTTPException(status_code=404, detail="la línea no es de esta empresa en este ciclo")
+    if _unconfirmed_reopen(nit, cycle_id, form):
+        return RedirectResponse(_notice_url(base, person, "err", owner, REOPEN_REFUSAL), status_code=303)
+    try:
+        done = lookalikes.apply(nit, cycle_id, line_id, reach, person.name, expected)
+    except actions.ReviewError as exc:
+        return RedirectResponse(_notice_url(base, person, "err", owner, str(exc)), status_code=303)
+    message = f"Cuenta aplicada a {done.lines} línea(s) parecida(s) en {done.invoices} factura(s)."
+    return RedirectResponse(_notice_url(base, person, "msg", owner, message), status_code=303)
+
+
+@app.post("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}")
+async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceId, person: Writer) -> Response:
+    _check(cycle_id, nit, person)
+    form = await _verified_form(request, person)
     accounts: dict[int, str] = {}
     for key, value in form.items():
         if key.startswith("cuenta_") and str(value).strip():
@@ -484,12 +563,8 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
     who = person.name
     action = str(form.get("accion", ""))
     base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
-    if approvals.needs_confirmation(nit, cycle_id) and form.get(REOPEN_FIELD) != "1":
-        refusal = (
-            "La quincena ya fue aprobada (ver el aviso arriba): para cambiarla marque «Confirmo reabrir» "
-            "y envíe de nuevo. Nada se cambió."
-        )
-        return RedirectResponse(_notice_url(base, person, "err", invoice_id, refusal), status_code=303)
+    if _unconfirmed_reopen(nit, cycle_id, form):
+        return RedirectResponse(_notice_url(base, person, "err", invoice_id, REOPEN_REFUSAL), status_code=303)
     try:
         if action == "guardar":
             outcome = actions.save_accounts(nit, cycle_id, invoice_id, accounts, who)
