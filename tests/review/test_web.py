@@ -114,3 +114,66 @@ def test_review_reasons_are_split_per_line_only() -> None:
     assert worklist.reasons("; ".join(two)) == two
     one = "withholdings stated in the XML differ: retefuente: XML 1, computed 2; reteica: XML 3, computed 0"
     assert worklist.reasons(one) == [one]
+
+
+def test_one_correction_is_offered_and_applied_to_every_look_alike_line(browser, first_cycle) -> None:
+    from quincena.classify.classifier import description_key
+
+    nit = first_cycle["company_nit"]
+    groups: dict[tuple[str, str], list[tuple[dict, dict]]] = {}
+    for inv in worklist.invoices(nit, CYCLE_1):
+        for ln in inv["lines"]:
+            groups.setdefault((inv["supplier_nit"], description_key(ln["description"])), []).append((inv, ln))
+    group = max(groups.values(), key=len)
+    assert len(group) >= 3, "the sample must repeat a supplier's line in review"
+    (invoice, line), others = group[0], group[1:]
+    # Hostile text in the supplier's name and the lines' descriptions: shown escaped, still look-alikes.
+    ids = [ln["line_id"] for _, ln in group]
+    db.query_text("UPDATE invoice_lines SET description = '<script>alert(1)</script> =HYPERLINK(' || description "
+                  "WHERE id = ANY(%s)", (ids,))  # fmt: skip
+    db.query_text("UPDATE invoices SET supplier_name = '<b>Taller</b> =HYPERLINK(\"x\")' WHERE id = %s",
+                  (invoice["id"],))  # fmt: skip
+    company = f"/review/ciclo/{CYCLE_1}/empresa/{nit}"
+    token = _form_token(browser.get(company).text)
+    fields = {"csrf_token": token, "accion": "guardar", f"cuenta_{line['line_id']}": "513520"}
+    saved = browser.post(f"{company}/factura/{invoice['id']}", data=fields)
+    assert saved.status_code == 200 and "1 línea(s) guardada(s)" in saved.text
+
+    page = browser.get(company).text
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; =HYPERLINK(" in page
+    assert "<b>Taller</b>" not in page and "&lt;b&gt;Taller&lt;/b&gt;" in page
+    offer = re.search(
+        r"<button class='repeat' name='igualar' value='(description:\d+)' formaction='([^']+)'>"
+        r"Aplicar 513520 a (\d+) línea\(s\) con la misma descripción",
+        page,
+    )
+    assert offer and offer.group(1) == f"description:{len(others)}" and offer.group(3) == str(len(others))
+    url = offer.group(2)
+    assert url == f"{company}/linea/{line['line_id']}/igualar"
+    fields = {"csrf_token": token, "igualar": offer.group(1)}
+    before = db.query_text("SELECT count(*) AS n FROM classification_history")[0]["n"]
+
+    assert browser.post(url, data={**fields, "csrf_token": "forged"}).status_code == 403
+    assert browser.post(url, data={**fields, "igualar": "todo:1"}).status_code == 400
+    stale = browser.post(url, data={**fields, "igualar": f"description:{len(others) + 1}"}, follow_redirects=True)
+    assert "cambiaron desde que abrió la página" in stale.text
+    foreign = browser.post(f"/review/ciclo/{CYCLE_1}/empresa/900000001/linea/{line['line_id']}/igualar", data=fields)
+    assert foreign.status_code == 404
+    assert db.query_text("SELECT count(*) AS n FROM classification_history")[0]["n"] == before
+
+    done = browser.post(url, data=fields, headers={"Origin": "http://airflow.test"}, follow_redirects=True)
+    assert done.status_code == 200
+    assert f"Cuenta aplicada a {len(others)} línea(s) parecida(s)" in done.text
+    assert "value='description:" not in done.text  # nothing left to offer
+    audit = db.query_text("SELECT changed_by, new_account, applied_from_line_id FROM classification_history "
+                          "WHERE invoice_line_id = ANY(%s)", ([ln["line_id"] for _, ln in others],))  # fmt: skip
+    assert audit == [{"changed_by": "ana", "new_account": "513520", "applied_from_line_id": line["line_id"]}] * len(
+        others
+    )
+    shown = browser.get(f"{company}/factura/{others[0][0]['id']}").text
+    assert f"aplicado desde la línea {line['line_no']} de la factura {invoice['number']}" in shown
+
+    # On approved books the action asks for the explicit "reopen", as every change does.
+    assert decide(nit, CYCLE_1, "approved", "luis").status == "applied"
+    refused = browser.post(url, data={**fields, "igualar": "description:0"}, follow_redirects=True)
+    assert "marque «Confirmo reabrir»" in refused.text
