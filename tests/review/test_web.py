@@ -148,6 +148,8 @@ def test_one_correction_is_offered_and_applied_to_every_look_alike_line(browser,
         page,
     )
     assert offer and offer.group(1) == f"description:{len(others)}" and offer.group(3) == str(len(others))
+    box = page[page.index(f"id='factura-{invoice['id']}'") :]
+    assert box.index("value='guardar'") < box.index("name='igualar'")  # Enter in a field still saves
     url = offer.group(2)
     assert url == f"{company}/linea/{line['line_id']}/igualar"
     fields = {"csrf_token": token, "igualar": offer.group(1)}

@@ -197,7 +197,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{background:#e3f9e5;border-left:4px solid #3f9142;padding:.5rem 1rem}.reason{color:#8d2b0b}
 .invoice{border:1px solid #d9e2ec;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}
 input.account{width:19rem}button{margin-right:.5rem;padding:.3rem .8rem}nav a{margin-right:1rem}
-button.repeat{display:block;margin:.15rem 0;font-size:.8rem;text-align:left}
+ul.repeat button{margin:.15rem .5rem .15rem 0;font-size:.85rem}
 a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,summary:focus-visible{
 outline:3px solid #1f6feb;outline-offset:2px}
 """
@@ -396,10 +396,9 @@ def _invoice_form(
             f"<input class='account' name='cuenta_{ln['line_id']}' list='cuentas' value='{esc(ln['account'] or '')}'"
             f" aria-label='Cuenta de la línea {ln['line_no']}' placeholder='código o nombre'>"
         )
-        repeat = "".join(_offer_button(company, o) for o in offers.get(ln["line_id"], []))
-        rows.append([esc(ln["line_no"]), esc(ln["description"]), _money(ln["line_total"]), proposal, field, repeat])
-    head = ["#", "Descripción", "Valor", "Propuesta (origen, confianza)", "Cuenta", "Líneas parecidas"]
-    lines = _table(head, rows, {2})
+        rows.append([esc(ln["line_no"]), esc(ln["description"]), _money(ln["line_total"]), proposal, field])
+    lines = _table(["#", "Descripción", "Valor", "Propuesta (origen, confianza)", "Cuenta"], rows, {2})
+    repeats = _offers_list(company, invoice["lines"], offers)
     reasons = "".join(f"<li class='reason'>{esc(r)}</li>" for r in invoice["reasons"])
     history = "".join(_history_item(h) for h in invoice["history"])
     buttons = (
@@ -426,10 +425,22 @@ def _invoice_form(
         + (f"<p class='err'>{esc(error)}</p>" if error else "")
         + f"<form method='post' action='{action}'>"
         + f"<input type='hidden' name='{CSRF_FIELD}' value='{signing.form_token(person.name, _csrf_token(request))}'>"
-        + lines + reopen + buttons + "</form>"
+        + lines + reopen + buttons + (repeats if person.can_write else "") + "</form>"
         + (f"<details><summary>Historial de cambios</summary><ul>{history}</ul></details>" if history else "")
         + "</div>"
     )  # fmt: skip
+
+
+def _offers_list(company_url: str, lines: list[dict[str, Any]], offers: dict[int, list[lookalikes.Offer]]) -> str:
+    """The look-alike buttons, after the form's own buttons: Enter in an account field submits the
+    form's first button, which must stay «Guardar»."""
+    items = "".join(
+        f"<li>Línea {esc(ln['line_no'])}: " + "".join(_offer_button(company_url, o) for o in offers[ln["line_id"]])
+        + "</li>"
+        for ln in lines
+        if ln["line_id"] in offers
+    )  # fmt: skip
+    return f"<p>Líneas parecidas:</p><ul class='repeat'>{items}</ul>" if items else ""
 
 
 def _offer_button(company_url: str, offer: lookalikes.Offer) -> str:
