@@ -179,3 +179,62 @@ def test_one_correction_is_offered_and_applied_to_every_look_alike_line(browser,
     assert decide(nit, CYCLE_1, "approved", "luis").status == "applied"
     refused = browser.post(url, data={**fields, "igualar": "description:0"}, follow_redirects=True)
     assert "marque «Confirmo reabrir»" in refused.text
+
+
+def test_filters_pages_and_approving_every_complete_invoice_in_two_steps(browser, first_cycle, monkeypatch) -> None:
+    from quincena.review import filters, web
+
+    nit = first_cycle["company_nit"]
+    company = f"/review/ciclo/{CYCLE_1}/empresa/{nit}"
+    in_review = worklist.invoices(nit, CYCLE_1)
+    hostile = in_review[0]
+    db.query_text("UPDATE invoices SET supplier_name = '<script>x</script> =HYPERLINK(\"y\")' WHERE supplier_nit = %s",
+                  (hostile["supplier_nit"],))  # fmt: skip
+    page = browser.get(company).text
+    assert "<select name='motivo'>" in page and "<select name='proveedor'>" in page and "<script>x" not in page
+    assert "&lt;script&gt;x&lt;/script&gt; =HYPERLINK(" in page  # the supplier's option, escaped
+
+    # By supplier: only its invoices; with a bad amount, a Spanish note and the rest of the filter applied.
+    own = [i for i in in_review if i["supplier_nit"] == hostile["supplier_nit"]]
+    narrowed = browser.get(company, params={"proveedor": hostile["supplier_nit"], "monto_max": "mucho"}).text
+    assert f"Facturas por revisar ({len(own)} de {len(in_review)})" in narrowed
+    assert narrowed.count("<div class='invoice'") == len(own) and "Monto hasta: el monto debe ser" in narrowed
+    kind = filters.reason_kind(in_review[0]["reasons"][0])
+    by_reason = browser.get(company, params={"motivo": kind}).text
+    expected = [i for i in in_review if kind in {filters.reason_kind(r) for r in i["reasons"]}]
+    assert by_reason.count("<div class='invoice'") == len(expected)
+    top = max(i["tax_inclusive_amount"] for i in in_review)
+    by_amount = browser.get(company, params={"monto_min": f"{top:.2f}".replace(".", ",")}).text
+    assert by_amount.count("<div class='invoice'") == sum(i["tax_inclusive_amount"] == top for i in in_review)
+
+    # A long list comes in pages.
+    monkeypatch.setattr(web, "PAGE_SIZE", 2)
+    first = browser.get(company).text
+    assert first.count("<div class='invoice'") == 2 and "aria-current='page'>1</b>" in first
+    assert f"href='{company}?pagina=2'" in first
+    last = browser.get(company, params={"pagina": 99}).text  # past the end: the last page
+    assert last.count("<div class='invoice'") == (len(in_review) - 1) % 2 + 1
+    monkeypatch.undo()
+
+    ready = filters.ready(in_review)
+    link = re.search(rf"<a class='bulk' href='([^']+)'>Aprobar las {len(ready)} facturas", browser.get(company).text)
+    assert link, "the page offers the bulk approval with its count"
+    confirm = browser.get(link.group(1)).text
+    assert f"Confirmo: aprobar estas {len(ready)} facturas" in confirm
+    assert all(inv["number"] in confirm for inv in ready) and "<script>x" not in confirm
+    ids = re.findall(r"name='factura' value='(\d+)'", confirm)
+    assert sorted(map(int, ids)) == sorted(i["id"] for i in ready)
+    fields = {"csrf_token": _form_token(confirm), "factura": ids, "accion": "aprobar-completas"}
+    before = db.query_text("SELECT count(*) AS n FROM classification_history")[0]["n"]
+    assert browser.post(f"{company}/aprobar-completas", data={**fields, "csrf_token": "x"}).status_code == 403
+    assert browser.post(f"{company}/aprobar-completas", data={**fields, "factura": ["1e3"]}).status_code == 400
+    incomplete = next(i for i in in_review if i not in ready)
+    refused = browser.post(f"{company}/aprobar-completas", data={**fields, "factura": [*ids, str(incomplete["id"])]},
+                           follow_redirects=True)  # fmt: skip
+    assert "Ninguna factura se aprobó" in refused.text
+    assert db.query_text("SELECT count(*) AS n FROM classification_history")[0]["n"] == before
+
+    done = browser.post(f"{company}/aprobar-completas", data=fields, follow_redirects=True)
+    assert f"{len(ready)} factura(s) aprobada(s)." in done.text
+    assert f"Facturas por revisar ({len(in_review) - len(ready)})" in done.text
+    assert "class='bulk'" not in done.text  # nothing complete is left

@@ -13,7 +13,7 @@ nothing. Messages are Spanish: the accountant reads them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +108,18 @@ def approve_invoice(
         return Outcome(invoice_id, changed, "classified", built)
 
 
+def approve_many(company_nit: str, cycle_id: str, invoice_ids: Iterable[int], user: str) -> int:
+    """Approve several invoices in review as ``approve_invoice`` does, in one transaction: if one cannot
+    be approved (a line without an account, another company's), none is. Returns how many changed status."""
+    approved = 0
+    with db.transaction() as cur:
+        for invoice_id in sorted(set(invoice_ids)):  # one lock order for every caller
+            before = db.query("review_invoice_lock", _lock_params(company_nit, cycle_id, invoice_id), cur.connection)
+            outcome = approve_invoice(company_nit, cycle_id, invoice_id, user, conn=cur.connection)
+            approved += bool(before and before[0]["status"] == "review" and outcome.status == "classified")
+    return approved
+
+
 def reclassify(
     company_nit: str, cycle_id: str, invoice_id: int, accounts: Mapping[int, str], user: str, conn=None
 ) -> Outcome:
@@ -132,7 +144,7 @@ def _locked(company_nit: str, cycle_id: str, invoice_id: int, conn=None) -> Iter
 
     With ``conn`` (a caller's transaction, e.g. a whole CSV import) the action is a savepoint in it.
     """
-    params = {"company_nit": company_nit, "cycle_id": cycle_id, "invoice_id": int(invoice_id)}
+    params = _lock_params(company_nit, cycle_id, invoice_id)
     own = conn is None
     conn = conn or db.connect()
     try:
@@ -144,6 +156,10 @@ def _locked(company_nit: str, cycle_id: str, invoice_id: int, conn=None) -> Iter
     finally:
         if own:
             conn.close()
+
+
+def _lock_params(company_nit: str, cycle_id: str, invoice_id: int) -> dict[str, Any]:
+    return {"company_nit": company_nit, "cycle_id": cycle_id, "invoice_id": int(invoice_id)}
 
 
 def _reopen_if_approved(conn, invoice: dict[str, Any], user: str, what: str) -> None:

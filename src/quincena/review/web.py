@@ -32,7 +32,7 @@ from urllib.parse import urlencode, urlsplit
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
-from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -40,7 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from quincena.books import approvals
 from quincena.core import db
 from quincena.core.html import esc
-from quincena.review import access, actions, airflow_answers, lookalikes, signing, worklist
+from quincena.review import access, actions, airflow_answers, filters, lookalikes, signing, worklist
 
 DAG_ID = "quincena_cycle"
 BOOKS_DAG_ID = "quincena_books"  # where the approval requests are: changing the books needs what answering them needs
@@ -53,6 +53,9 @@ _NIT = re.compile(r"^\d{5,15}$")
 STATUS_ES = {"review": "en revisión", "classified": "clasificada", "pending": "pendiente", "quarantined": "cuarentena"}
 SOURCE_ES = {"model": "modelo", "memory": "memoria", "accountant": "contador"}
 ACTION_ES = {"kept": "confirmó", "changed": "cambió", "filled": "asignó", "approved_invoice": "aprobó la factura"}
+PAGE_SIZE = 50  # invoices per page of a company's review list
+BULK_FIELD = "factura"  # the confirmation page's invoice ids
+MAX_BULK = 5000
 REPEAT_FIELD = "igualar"  # the look-alike button's value: "<reach>:<count shown>"
 REACH_ES = {
     "description": "línea(s) con la misma descripción de este proveedor en la quincena",
@@ -197,6 +200,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{background:#e3f9e5;border-left:4px solid #3f9142;padding:.5rem 1rem}.reason{color:#8d2b0b}
 .invoice{border:1px solid #d9e2ec;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}
 input.account{width:19rem}button{margin-right:.5rem;padding:.3rem .8rem}nav a{margin-right:1rem}
+form.filters{background:#f0f4f8;padding:.5rem .8rem;border-radius:6px}form.filters label{margin-right:.6rem}
+nav.pager{margin:1rem 0}nav.pager a,nav.pager b{margin-right:.4rem}
 ul.repeat button{margin:.15rem .5rem .15rem 0;font-size:.85rem}
 a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,summary:focus-visible{
 outline:3px solid #1f6feb;outline-offset:2px}
@@ -299,27 +304,34 @@ def company_page(
     err: str = "",
     factura: str = "",
     firma: str = "",
+    pagina: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     _check(cycle_id, nit, person)
     company = worklist.company(cycle_id, nit)
     if company is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_COMPANY)
-    invoices = worklist.invoices(nit, cycle_id, status="review")
+    every = worklist.invoices(nit, cycle_id, status="review")
+    chosen, filter_errors = filters.from_query(request.query_params)
+    invoices = filters.apply(every, chosen)
+    pages = max(1, -(-len(invoices) // PAGE_SIZE))
+    pagina = min(pagina, pages)
+    shown = invoices[(pagina - 1) * PAGE_SIZE : pagina * PAGE_SIZE]
     ok, error = _notice(person, msg, err, factura, firma)
     # A failed action's error sits in its invoice's box, where the accountant clicked (the URL's anchor).
-    near = {inv["id"] for inv in invoices if error and str(inv["id"]) == factura}
+    near = {inv["id"] for inv in shown if error and str(inv["id"]) == factura}
     notice = (f"<p class='ok'>{esc(ok)}</p>" if ok else "") + (
         f"<p class='err'>{esc(error)}</p>" if error and not near else ""
     )
+    notice += "".join(f"<p class='err'>{esc(e)}</p>" for e in filter_errors)
     summary = (
         f"<p class='meta'>{esc(company['invoices'])} facturas · {esc(company['review'])} por revisar · "
         f"{esc(company['classified'])} clasificadas · {esc(company['quarantined_files'])} archivos en cuarentena</p>"
     )
-    offers = lookalikes.page_offers(nit, cycle_id, invoices) if person.can_write else {}
+    offers = lookalikes.page_offers(nit, cycle_id, shown) if person.can_write else {}
     reopen = _reopen_confirmation(nit, cycle_id)
     forms = "".join(
         _invoice_form(request, cycle_id, nit, inv, person, error if inv["id"] in near else "", offers, reopen)
-        for inv in invoices
+        for inv in shown
     )
     forms = forms or "<p class='meta'>(ninguna)</p>"
     files = _table(
@@ -330,19 +342,108 @@ def company_page(
         ],
     )
     base = _base(request)
-    classified = worklist.invoices(nit, cycle_id, status="classified")
+    company_url = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}"
     links = ", ".join(
-        f"<a href='{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}/factura/{inv['id']}'>{esc(inv['number'])}</a>"
-        for inv in classified
+        f"<a href='{company_url}/factura/{inv['id']}'>{esc(inv['number'])}</a>"
+        for inv in worklist.invoice_links(nit, cycle_id, "classified")
     )
     warning = approvals.page_notice(nit, cycle_id)
+    counted = f"{len(invoices)} de {len(every)}" if chosen.active else f"{len(every)}"
     body = (
         notice + (f"<p class='err' id='aprobacion'>{esc(warning)}</p>" if warning else "") + summary + _datalist()
-        + f"<h2>Facturas por revisar ({len(invoices)})</h2>{forms}"
+        + f"<h2>Facturas por revisar ({counted})</h2>"
+        + _filter_form(company_url, every, chosen)
+        + (_bulk_link(company_url, invoices, chosen) if person.can_write else "")
+        + forms + _pager(company_url, chosen, pagina, pages)
         + f"<h2>Archivos en cuarentena</h2>{files}"
         + f"<h2>Facturas clasificadas (reclasificar)</h2><p>{links or '(ninguna)'}</p>"
     )  # fmt: skip
     return _page(request, f"{company['name']} — NIT {nit} — {cycle_id}", body, person)
+
+
+def _filter_form(company_url: str, invoices: list[dict[str, Any]], chosen: filters.Filters) -> str:
+    """A GET form (no script): review reason, supplier, amount range; Enter in any field filters."""
+    kinds, suppliers = filters.choices(invoices)
+
+    def options(pairs: list[tuple[str, str]], selected: str) -> str:
+        return "<option value=''>(todos)</option>" + "".join(
+            f"<option value='{esc(v)}'{' selected' if v == selected else ''}>{esc(label)}</option>"
+            for v, label in pairs
+        )
+
+    low = "" if chosen.low is None else esc(chosen.low)
+    high = "" if chosen.high is None else esc(chosen.high)
+    return (
+        f"<form method='get' action='{company_url}' class='filters'>"
+        f"<label>Motivo <select name='motivo'>{options([(k, k) for k in kinds], chosen.reason)}</select></label> "
+        f"<label>Proveedor <select name='proveedor'>"
+        f"{options([(n, f'{name} ({n})') for n, name in suppliers], chosen.supplier)}</select></label> "
+        f"<label>Total desde <input name='monto_min' inputmode='decimal' size='12' value='{low}'></label> "
+        f"<label>hasta <input name='monto_max' inputmode='decimal' size='12' value='{high}'></label> "
+        "<button>Filtrar</button>"
+        + (f" <a href='{company_url}'>Quitar filtros</a>" if chosen.active else "")
+        + "</form>"
+    )
+
+
+def _bulk_link(company_url: str, invoices: list[dict[str, Any]], chosen: filters.Filters) -> str:
+    ready = filters.ready(invoices)
+    if not ready:
+        return "<p class='meta'>Ninguna factura de esta lista tiene todas sus líneas con cuenta.</p>"
+    query = urlencode(chosen.query())
+    href = f"{company_url}/aprobar-completas" + (f"?{esc(query)}" if query else "")
+    return (
+        f"<p><a class='bulk' href='{href}'>Aprobar las {len(ready)} facturas de esta lista que tienen todas sus "
+        "líneas con cuenta…</a> (pide confirmación)</p>"
+    )
+
+
+def _pager(company_url: str, chosen: filters.Filters, current: int, pages: int) -> str:
+    """Page links when the list is long: a page of PAGE_SIZE invoices renders fast at any company size."""
+    if pages == 1:
+        return ""
+    links = []
+    for number in range(1, pages + 1):
+        if number == current:
+            links.append(f"<b aria-current='page'>{number}</b>")
+            continue
+        query = esc(urlencode({**chosen.query(), "pagina": number}))
+        links.append(f"<a href='{company_url}?{query}'>{number}</a>")
+    return f"<nav class='pager' aria-label='Páginas'>Página: {' '.join(links)}</nav>"
+
+
+@app.get("/ciclo/{cycle_id}/empresa/{nit}/aprobar-completas", response_class=HTMLResponse)
+def bulk_approval_page(request: Request, cycle_id: str, nit: str, person: Writer) -> HTMLResponse:
+    """The confirmation step: the invoices that would be approved, listed, and one button."""
+    _check(cycle_id, nit, person)
+    company = worklist.company(cycle_id, nit)
+    if company is None:
+        raise HTTPException(status_code=404, detail=UNKNOWN_COMPANY)
+    chosen, _ = filters.from_query(request.query_params)
+    ready = filters.ready(filters.apply(worklist.invoices(nit, cycle_id, status="review"), chosen))
+    company_url = f"{_base(request)}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}"
+    rows = [
+        [esc(inv["number"]), f"{esc(inv['supplier_name'])} ({esc(inv['supplier_nit'])})",
+         _money(inv["tax_inclusive_amount"]), esc(len(inv["lines"])),
+         "<br>".join(f"<span class='reason'>{esc(r)}</span>" for r in inv["reasons"])]
+        for inv in ready
+    ]  # fmt: skip
+    ids = "".join(f"<input type='hidden' name='{BULK_FIELD}' value='{inv['id']}'>" for inv in ready)
+    token = signing.form_token(person.name, _csrf_token(request))
+    form = (
+        f"<form method='post' action='{company_url}/aprobar-completas'>"
+        f"<input type='hidden' name='{CSRF_FIELD}' value='{token}'>{ids}"
+        + _reopen_confirmation(nit, cycle_id)
+        + f"<button name='accion' value='aprobar-completas'>Confirmo: aprobar estas {len(ready)} facturas</button>"
+        f" <a href='{company_url}'>Volver sin aprobar</a></form>"
+    )
+    body = (
+        f"<p>Se aprobarán {len(ready)} facturas en revisión cuyas líneas tienen todas cuenta (las propuestas se "
+        "registran como confirmadas por usted y se construye el asiento de cada una).</p>"
+        + _table(["Factura", "Proveedor", "Total", "Líneas", "Motivos de revisión"], rows, {2, 3})
+        + (form if ready else f"<p><a href='{company_url}'>Volver</a></p>")
+    )
+    return _page(request, f"Aprobar facturas completas — {company['name']} — {cycle_id}", body, person)
 
 
 @app.get("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}", response_class=HTMLResponse)
@@ -558,6 +659,25 @@ async def look_alike_action(request: Request, cycle_id: str, nit: str, line_id: 
         return RedirectResponse(_notice_url(base, person, "err", owner, str(exc)), status_code=303)
     message = f"Cuenta aplicada a {done.lines} línea(s) parecida(s) en {done.invoices} factura(s)."
     return RedirectResponse(_notice_url(base, person, "msg", owner, message), status_code=303)
+
+
+@app.post("/ciclo/{cycle_id}/empresa/{nit}/aprobar-completas")
+async def bulk_approval(request: Request, cycle_id: str, nit: str, person: Writer) -> Response:
+    """Approve exactly the invoices the confirmation page listed, all or none."""
+    _check(cycle_id, nit, person)
+    form = await _verified_form(request, person)
+    ids = [str(v) for v in form.getlist(BULK_FIELD)]
+    if not ids or len(ids) > MAX_BULK or not all(v.isascii() and v.isdigit() and len(v) <= 18 for v in ids):
+        raise HTTPException(status_code=400, detail="solicitud no válida: facturas a aprobar")
+    base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
+    if _unconfirmed_reopen(nit, cycle_id, form):
+        return RedirectResponse(_notice_url(base, person, "err", 0, REOPEN_REFUSAL), status_code=303)
+    try:
+        approved = actions.approve_many(nit, cycle_id, [int(v) for v in ids], person.name)
+    except actions.ReviewError as exc:
+        text = f"Ninguna factura se aprobó: {exc}"
+        return RedirectResponse(_notice_url(base, person, "err", 0, text), status_code=303)
+    return RedirectResponse(_notice_url(base, person, "msg", 0, f"{approved} factura(s) aprobada(s)."), status_code=303)
 
 
 @app.post("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}")
