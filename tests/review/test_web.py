@@ -234,6 +234,15 @@ def test_filters_pages_and_approving_every_complete_invoice_in_two_steps(browser
     assert "Ninguna factura se aprobó" in refused.text
     assert db.query_text("SELECT count(*) AS n FROM classification_history")[0]["n"] == before
 
+    # After an action the accountant is back on the list they were on (its filters and page), nothing else.
+    assert web.view_query({"proveedor": "900", "pagina": "3", "msg": "Todo aprobado", "firma": "00"}) == (
+        "proveedor=900&pagina=3"
+    )
+    assert web.view_query({"pagina": "-1", "monto_min": "=HYPERLINK("}) == ""
+    on_list = {"csrf_token": fields["csrf_token"], "accion": "guardar", "vista": "proveedor=" + hostile["supplier_nit"]}
+    back = browser.post(f"{company}/factura/{hostile['id']}", data=on_list, follow_redirects=False)
+    assert f"proveedor={hostile['supplier_nit']}&" in back.headers["location"]
+
     done = browser.post(f"{company}/aprobar-completas", data=fields, follow_redirects=True)
     assert f"{len(ready)} factura(s) aprobada(s)." in done.text
     assert f"Facturas por revisar ({len(in_review) - len(ready)})" in done.text

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
@@ -54,6 +54,7 @@ STATUS_ES = {"review": "en revisión", "classified": "clasificada", "pending": "
 SOURCE_ES = {"model": "modelo", "memory": "memoria", "accountant": "contador"}
 ACTION_ES = {"kept": "confirmó", "changed": "cambió", "filled": "asignó", "approved_invoice": "aprobó la factura"}
 PAGE_SIZE = 50  # invoices per page of a company's review list
+VIEW_FIELD = "vista"  # the list (filters, page) a form was sent from, to come back to
 BULK_FIELD = "factura"  # the confirmation page's invoice ids
 MAX_BULK = 5000
 REPEAT_FIELD = "igualar"  # the look-alike button's value: "<reach>:<count shown>"
@@ -329,8 +330,9 @@ def company_page(
     )
     offers = lookalikes.page_offers(nit, cycle_id, shown) if person.can_write else {}
     reopen = _reopen_confirmation(nit, cycle_id)
+    view = view_query(request.query_params)
     forms = "".join(
-        _invoice_form(request, cycle_id, nit, inv, person, error if inv["id"] in near else "", offers, reopen)
+        _invoice_form(request, cycle_id, nit, inv, person, error if inv["id"] in near else "", offers, reopen, view)
         for inv in shown
     )
     forms = forms or "<p class='meta'>(ninguna)</p>"
@@ -433,6 +435,7 @@ def bulk_approval_page(request: Request, cycle_id: str, nit: str, person: Writer
     form = (
         f"<form method='post' action='{company_url}/aprobar-completas'>"
         f"<input type='hidden' name='{CSRF_FIELD}' value='{token}'>{ids}"
+        f"<input type='hidden' name='{VIEW_FIELD}' value='{esc(view_query(request.query_params))}'>"
         + _reopen_confirmation(nit, cycle_id)
         + f"<button name='accion' value='aprobar-completas'>Confirmo: aprobar estas {len(ready)} facturas</button>"
         f" <a href='{company_url}'>Volver sin aprobar</a></form>"
@@ -466,11 +469,26 @@ def _notice(person: Person, msg: str, err: str, invoice: str, signature: str) ->
     return ("", text) if kind == "err" else (text, "")
 
 
-def _notice_url(base: str, person: Person, kind: str, invoice_id: int, text: str) -> str:
+def _notice_url(base: str, person: Person, kind: str, invoice_id: int, text: str, view: str = "") -> str:
     text = signing.clip(text)
     signature = signing.notice_signature(person.name, kind, str(invoice_id), text)
-    query = urlencode({kind: text, "factura": invoice_id, "firma": signature})
+    query = urlencode({**parse_qs(view), kind: text, "factura": invoice_id, "firma": signature}, doseq=True)
     return f"{base}?{query}#factura-{invoice_id}"
+
+
+def view_query(params: Mapping[str, str]) -> str:
+    """The list the accountant was looking at (filters and page), rebuilt from known fields only: after
+    an action they come back to it, and nothing else travels through the form into the redirect."""
+    chosen, _ = filters.from_query(params)
+    page = str(params.get("pagina", ""))
+    paged = {"pagina": page} if page.isascii() and page.isdigit() and len(page) <= 6 and int(page) > 1 else {}
+    return urlencode({**chosen.query(), **paged})
+
+
+def _back(base: str, person: Person, kind: str, invoice_id: int, text: str, form: Any) -> RedirectResponse:
+    """The redirect after an action: the notice, signed, on the list the form was sent from."""
+    view = view_query({k: v[-1] for k, v in parse_qs(str(form.get(VIEW_FIELD, ""))[:500]).items()})
+    return RedirectResponse(_notice_url(base, person, kind, invoice_id, text, view), status_code=303)
 
 
 def _invoice_form(
@@ -482,6 +500,7 @@ def _invoice_form(
     error: str,
     offers: dict[int, list[lookalikes.Offer]],
     reopen: str,
+    view: str = "",
 ) -> str:
     base = _base(request)
     company = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}"
@@ -526,6 +545,7 @@ def _invoice_form(
         + (f"<p class='err'>{esc(error)}</p>" if error else "")
         + f"<form method='post' action='{action}'>"
         + f"<input type='hidden' name='{CSRF_FIELD}' value='{signing.form_token(person.name, _csrf_token(request))}'>"
+        + (f"<input type='hidden' name='{VIEW_FIELD}' value='{esc(view)}'>" if view else "")
         + lines + reopen + buttons + (repeats if person.can_write else "") + "</form>"
         + (f"<details><summary>Historial de cambios</summary><ul>{history}</ul></details>" if history else "")
         + "</div>"
@@ -652,13 +672,13 @@ async def look_alike_action(request: Request, cycle_id: str, nit: str, line_id: 
     if owner is None:
         raise HTTPException(status_code=404, detail="la línea no es de esta empresa en este ciclo")
     if _unconfirmed_reopen(nit, cycle_id, form):
-        return RedirectResponse(_notice_url(base, person, "err", owner, REOPEN_REFUSAL), status_code=303)
+        return _back(base, person, "err", owner, REOPEN_REFUSAL, form)
     try:
         done = lookalikes.apply(nit, cycle_id, line_id, reach, person.name, expected)
     except actions.ReviewError as exc:
-        return RedirectResponse(_notice_url(base, person, "err", owner, str(exc)), status_code=303)
+        return _back(base, person, "err", owner, str(exc), form)
     message = f"Cuenta aplicada a {done.lines} línea(s) parecida(s) en {done.invoices} factura(s)."
-    return RedirectResponse(_notice_url(base, person, "msg", owner, message), status_code=303)
+    return _back(base, person, "msg", owner, message, form)
 
 
 @app.post("/ciclo/{cycle_id}/empresa/{nit}/aprobar-completas")
@@ -671,13 +691,13 @@ async def bulk_approval(request: Request, cycle_id: str, nit: str, person: Write
         raise HTTPException(status_code=400, detail="solicitud no válida: facturas a aprobar")
     base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
     if _unconfirmed_reopen(nit, cycle_id, form):
-        return RedirectResponse(_notice_url(base, person, "err", 0, REOPEN_REFUSAL), status_code=303)
+        return _back(base, person, "err", 0, REOPEN_REFUSAL, form)
     try:
         approved = actions.approve_many(nit, cycle_id, [int(v) for v in ids], person.name)
     except actions.ReviewError as exc:
         text = f"Ninguna factura se aprobó: {exc}"
-        return RedirectResponse(_notice_url(base, person, "err", 0, text), status_code=303)
-    return RedirectResponse(_notice_url(base, person, "msg", 0, f"{approved} factura(s) aprobada(s)."), status_code=303)
+        return _back(base, person, "err", 0, text, form)
+    return _back(base, person, "msg", 0, f"{approved} factura(s) aprobada(s).", form)
 
 
 @app.post("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}")
@@ -695,7 +715,7 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
     action = str(form.get("accion", ""))
     base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
     if _unconfirmed_reopen(nit, cycle_id, form):
-        return RedirectResponse(_notice_url(base, person, "err", invoice_id, REOPEN_REFUSAL), status_code=303)
+        return _back(base, person, "err", invoice_id, REOPEN_REFUSAL, form)
     try:
         if action == "guardar":
             outcome = actions.save_accounts(nit, cycle_id, invoice_id, accounts, who)
@@ -709,5 +729,5 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
         else:
             raise HTTPException(status_code=400, detail="acción desconocida")
     except actions.ReviewError as exc:
-        return RedirectResponse(_notice_url(base, person, "err", invoice_id, str(exc)), status_code=303)
-    return RedirectResponse(_notice_url(base, person, "msg", invoice_id, message), status_code=303)
+        return _back(base, person, "err", invoice_id, str(exc), form)
+    return _back(base, person, "msg", invoice_id, message, form)
