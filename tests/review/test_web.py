@@ -216,9 +216,21 @@ def test_filters_pages_and_approving_every_complete_invoice_in_two_steps(browser
     assert last.count("<div class='invoice'") == (len(in_review) - 1) % 2 + 1
     monkeypatch.undo()
 
+    # One more invoice made complete, so that the list has two to approve and the rounds can be seen.
+    from quincena.review import actions
+
+    filling = next(i for i in in_review if i not in filters.ready(in_review))
+    missing = {ln["line_id"]: "513520" for ln in filling["lines"] if not ln["account"]}
+    actions.save_accounts(nit, CYCLE_1, filling["id"], missing, "ana")
+    in_review = worklist.invoices(nit, CYCLE_1)
     ready = filters.ready(in_review)
+    assert len(ready) >= 2 and len(ready) < len(in_review)
     link = re.search(rf"<a class='bulk' href='([^']+)'>Aprobar las {len(ready)} facturas", browser.get(company).text)
     assert link, "the page offers the bulk approval with its count"
+    monkeypatch.setattr(web, "MAX_BULK", 1)  # a huge list is approved in rounds, each confirmed
+    capped = browser.get(link.group(1)).text
+    assert len(re.findall(r"name='factura' value='", capped)) == 1 and f"Quedan {len(ready) - 1} más" in capped
+    monkeypatch.undo()
     confirm = browser.get(link.group(1)).text
     assert f"Confirmo: aprobar estas {len(ready)} facturas" in confirm
     assert all(inv["number"] in confirm for inv in ready) and "<script>x" not in confirm

@@ -45,10 +45,6 @@ class Offer:
     def count(self) -> int:
         return len(self.targets)
 
-    @property
-    def invoices(self) -> int:
-        return len({t.invoice_id for t in self.targets})
-
 
 @dataclass(frozen=True)
 class Applied:

@@ -56,7 +56,7 @@ ACTION_ES = {"kept": "confirmó", "changed": "cambió", "filled": "asignó", "ap
 PAGE_SIZE = 50  # invoices per page of a company's review list
 VIEW_FIELD = "vista"  # the list (filters, page) a form was sent from, to come back to
 BULK_FIELD = "factura"  # the confirmation page's invoice ids
-MAX_BULK = 5000
+MAX_BULK = 500  # invoices one confirmation approves (a form of this many ids stays under the form parser's limits)
 REPEAT_FIELD = "igualar"  # the look-alike button's value: "<reach>:<count shown>"
 REACH_ES = {
     "description": "línea(s) con la misma descripción de este proveedor en la quincena",
@@ -126,6 +126,7 @@ def writer(person: Annotated[Person, Depends(reader)]) -> Person:
 
 
 InvoiceId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a bigint: larger ids are a 4xx, not a database error
+LineId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Reader = Annotated[Person, Depends(reader)]
 Writer = Annotated[Person, Depends(writer)]
 
@@ -423,6 +424,8 @@ def bulk_approval_page(request: Request, cycle_id: str, nit: str, person: Writer
         raise HTTPException(status_code=404, detail=UNKNOWN_COMPANY)
     chosen, _ = filters.from_query(request.query_params)
     ready = filters.ready(filters.apply(worklist.invoices(nit, cycle_id, status="review"), chosen))
+    more = len(ready) - MAX_BULK
+    ready = ready[:MAX_BULK]
     company_url = f"{_base(request)}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}"
     rows = [
         [esc(inv["number"]), f"{esc(inv['supplier_name'])} ({esc(inv['supplier_nit'])})",
@@ -443,6 +446,7 @@ def bulk_approval_page(request: Request, cycle_id: str, nit: str, person: Writer
     body = (
         f"<p>Se aprobarán {len(ready)} facturas en revisión cuyas líneas tienen todas cuenta (las propuestas se "
         "registran como confirmadas por usted y se construye el asiento de cada una).</p>"
+        + (f"<p class='meta'>Quedan {more} más: repita después para aprobarlas.</p>" if more > 0 else "")
         + _table(["Factura", "Proveedor", "Total", "Líneas", "Motivos de revisión"], rows, {2, 3})
         + (form if ready else f"<p><a href='{company_url}'>Volver</a></p>")
     )
@@ -662,7 +666,7 @@ def parse_repeat(value: str) -> tuple[lookalikes.Reach, int]:
 
 
 @app.post("/ciclo/{cycle_id}/empresa/{nit}/linea/{line_id}/igualar")
-async def look_alike_action(request: Request, cycle_id: str, nit: str, line_id: InvoiceId, person: Writer) -> Response:
+async def look_alike_action(request: Request, cycle_id: str, nit: str, line_id: LineId, person: Writer) -> Response:
     """Repeat a line's account on its look-alike lines (the count the page showed), all or nothing."""
     _check(cycle_id, nit, person)
     form = await _verified_form(request, person)
