@@ -34,6 +34,22 @@ BASELINE = {
     "cost_cycle2": "A not measured · B 0.012",
 }
 
+REVIEW_PAGES = {
+    "overview": "cycle overview",
+    "company": "company page, 300 in review (first page)",
+    "company_last_page": "company page, last page",
+    "company_filtered": "company page filtered (supplier, amount)",
+    "bulk_confirmation": "approve-every-complete confirmation",
+}
+# The same bench/review_pages.py against main before the company page was paginated (2026-12-02, fdf0aeb):
+# every invoice in review rendered on one page, one approval query per invoice.
+REVIEW_BASELINE = {
+    "overview": "p50 34 / p95 42 ms",
+    "company": "p50 1356 / p95 1786 ms (300 shown)",
+    "company_last_page": "(one page)",
+    "company_filtered": "(no filters)",
+}
+
 
 def run(script: str, *args: str, timeout: float = 900) -> dict:
     began = time.monotonic()
@@ -246,6 +262,20 @@ def main() -> int:
         row("7 celery", "requests in flight: max seen / pool", f"{celery['max_in_flight']} / {celery['slots']}",
             "<= pool", celery["max_in_flight"] <= celery["slots"])  # fmt: skip
         row("7 celery", "calls/s ÷ (N/L), busy window", f"{celery['efficiency']:.2f}", "(info)", None)
+
+    print("8. review pages at the scale of a firm ...", flush=True)
+    review = run("review_pages.py", *flag)
+    if "error" in review:
+        notes.append(review["error"])
+        row("8 review pages", "error", "see notes", "< 300 ms", False)
+    else:
+        for page, label in REVIEW_PAGES.items():
+            figures = review.get(page)
+            if not figures:
+                continue
+            row("8 review pages", f"{label}: p50 / p95 over {review['requests']} GETs [{review['scale']}]",
+                f"{figures['p50_ms']:.0f} / {figures['p95_ms']:.0f} ms", "p95 < 300 ms", figures["p95_ms"] < 300,
+                REVIEW_BASELINE.get(page, ""))  # fmt: skip
 
     total = time.monotonic() - began
     print(f"total {total:.0f} s", flush=True)

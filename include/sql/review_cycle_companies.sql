@@ -1,5 +1,5 @@
--- A cycle's companies (every active one, and any other with invoices in it) with their worklist counts
--- and the approval step's decision; while the cycle classifies, its batches in the queue and how many are done.
+-- A cycle's companies (every active one, any other with invoices in it; or just the one asked for) with their
+-- worklist counts and the approval step's decision; while the cycle classifies, its batches in the queue and how many are done.
 SELECT c.nit, c.name,
        count(i.id) AS invoices,
        count(i.id) FILTER (WHERE i.status = 'review') AS review,
@@ -15,6 +15,6 @@ SELECT c.nit, c.name,
 FROM companies c
 LEFT JOIN invoices i ON i.company_nit = c.nit AND i.cycle_id = %(cycle_id)s
 LEFT JOIN company_approvals a ON a.company_nit = c.nit AND a.cycle_id = %(cycle_id)s
-WHERE c.active OR i.id IS NOT NULL
+WHERE (c.active OR i.id IS NOT NULL) AND (%(company_nit)s::text IS NULL OR c.nit = %(company_nit)s::text)
 GROUP BY c.nit, c.name, a.decision, a.decided_by, a.decided_at, a.comment
 ORDER BY c.nit

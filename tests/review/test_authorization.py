@@ -83,6 +83,11 @@ def test_a_viewer_changes_nothing_and_is_told_why_in_spanish(airflow_app, every_
         refused = _post(client, nit, invoice, action)
         assert refused.status_code == 403, action
         assert "solo lectura" in refused.text and "text/html" in refused.headers["content-type"]
+    line = in_review["lines"][0]["line_id"]
+    repeat = client.post(f"/review/ciclo/{CYCLE_1}/empresa/{nit}/linea/{line}/igualar",
+                         data={"csrf_token": "x", "igualar": "description:1"})  # fmt: skip
+    assert repeat.status_code == 403 and "solo lectura" in repeat.text
+    assert "name='igualar'" not in client.get(f"/review/ciclo/{CYCLE_1}/empresa/{nit}").text
     assert _state() == before
 
 

@@ -154,3 +154,148 @@ def test_review_reasons_are_split_per_line_only() -> None:
     assert worklist.reasons("; ".join(two)) == two
     one = "withholdings stated in the XML differ: retefuente: XML 1, computed 2; reteica: XML 3, computed 0"
     assert worklist.reasons(one) == [one]
+
+
+def test_one_correction_is_offered_and_applied_to_every_look_alike_line(browser, first_cycle) -> None:
+    from quincena.classify.classifier import description_key
+
+    nit = first_cycle["company_nit"]
+    groups: dict[tuple[str, str], list[tuple[dict, dict]]] = {}
+    for inv in worklist.invoices(nit, CYCLE_1):
+        for ln in inv["lines"]:
+            groups.setdefault((inv["supplier_nit"], description_key(ln["description"])), []).append((inv, ln))
+    group = max(groups.values(), key=len)
+    assert len(group) >= 3, "the sample must repeat a supplier's line in review"
+    (invoice, line), others = group[0], group[1:]
+    # Hostile text in the supplier's name and the lines' descriptions: shown escaped, still look-alikes.
+    ids = [ln["line_id"] for _, ln in group]
+    db.query_text("UPDATE invoice_lines SET description = '<script>alert(1)</script> =HYPERLINK(' || description "
+                  "WHERE id = ANY(%s)", (ids,))  # fmt: skip
+    db.query_text("UPDATE invoices SET supplier_name = '<b>Taller</b> =HYPERLINK(\"x\")' WHERE id = %s",
+                  (invoice["id"],))  # fmt: skip
+    company = f"/review/ciclo/{CYCLE_1}/empresa/{nit}"
+    token = _form_token(browser.get(company).text)
+    fields = {"csrf_token": token, "accion": "guardar", f"cuenta_{line['line_id']}": "513520"}
+    saved = browser.post(f"{company}/factura/{invoice['id']}", data=fields)
+    assert saved.status_code == 200 and "1 línea(s) guardada(s)" in saved.text
+
+    page = browser.get(company).text
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; =HYPERLINK(" in page
+    assert "<b>Taller</b>" not in page and "&lt;b&gt;Taller&lt;/b&gt;" in page
+    offer = re.search(
+        r"<button class='repeat' name='igualar' value='(description:\d+)' formaction='([^']+)'>"
+        r"Aplicar 513520 a (\d+) línea\(s\) con la misma descripción",
+        page,
+    )
+    assert offer and offer.group(1) == f"description:{len(others)}" and offer.group(3) == str(len(others))
+    box = page[page.index(f"id='factura-{invoice['id']}'") :]
+    assert box.index("value='guardar'") < box.index("name='igualar'")  # Enter in a field still saves
+    url = offer.group(2)
+    assert url == f"{company}/linea/{line['line_id']}/igualar"
+    fields = {"csrf_token": token, "igualar": offer.group(1)}
+    before = db.query_text("SELECT count(*) AS n FROM classification_history")[0]["n"]
+
+    assert browser.post(url, data={**fields, "csrf_token": "forged"}).status_code == 403
+    assert browser.post(url, data={**fields, "igualar": "todo:1"}).status_code == 400
+    stale = browser.post(url, data={**fields, "igualar": f"description:{len(others) + 1}"}, follow_redirects=True)
+    assert "cambiaron desde que abrió la página" in stale.text
+    foreign = browser.post(f"/review/ciclo/{CYCLE_1}/empresa/900000001/linea/{line['line_id']}/igualar", data=fields)
+    assert foreign.status_code == 404
+    assert db.query_text("SELECT count(*) AS n FROM classification_history")[0]["n"] == before
+
+    done = browser.post(url, data=fields, headers={"Origin": "http://airflow.test"}, follow_redirects=True)
+    assert done.status_code == 200
+    assert f"Cuenta aplicada a {len(others)} línea(s) parecida(s)" in done.text
+    assert "value='description:" not in done.text  # nothing left to offer
+    audit = db.query_text("SELECT changed_by, new_account, applied_from_line_id FROM classification_history "
+                          "WHERE invoice_line_id = ANY(%s)", ([ln["line_id"] for _, ln in others],))  # fmt: skip
+    assert audit == [{"changed_by": "ana", "new_account": "513520", "applied_from_line_id": line["line_id"]}] * len(
+        others
+    )
+    shown = browser.get(f"{company}/factura/{others[0][0]['id']}").text
+    assert f"aplicado desde la línea {line['line_no']} de la factura {invoice['number']}" in shown
+
+    # On approved books the action asks for the explicit "reopen", as every change does.
+    assert decide(nit, CYCLE_1, "approved", "luis").status == "applied"
+    refused = browser.post(url, data={**fields, "igualar": "description:0"}, follow_redirects=True)
+    assert "marque «Confirmo reabrir»" in refused.text
+
+
+def test_filters_pages_and_approving_every_complete_invoice_in_two_steps(browser, first_cycle, monkeypatch) -> None:
+    from quincena.review import filters, web
+
+    nit = first_cycle["company_nit"]
+    company = f"/review/ciclo/{CYCLE_1}/empresa/{nit}"
+    in_review = worklist.invoices(nit, CYCLE_1)
+    hostile = in_review[0]
+    db.query_text("UPDATE invoices SET supplier_name = '<script>x</script> =HYPERLINK(\"y\")' WHERE supplier_nit = %s",
+                  (hostile["supplier_nit"],))  # fmt: skip
+    page = browser.get(company).text
+    assert "<select name='motivo'>" in page and "<select name='proveedor'>" in page and "<script>x" not in page
+    assert "&lt;script&gt;x&lt;/script&gt; =HYPERLINK(" in page  # the supplier's option, escaped
+
+    # By supplier: only its invoices; with a bad amount, a Spanish note and the rest of the filter applied.
+    own = [i for i in in_review if i["supplier_nit"] == hostile["supplier_nit"]]
+    narrowed = browser.get(company, params={"proveedor": hostile["supplier_nit"], "monto_max": "mucho"}).text
+    assert f"Facturas por revisar ({len(own)} de {len(in_review)})" in narrowed
+    assert narrowed.count("<div class='invoice'") == len(own) and "Monto hasta: el monto debe ser" in narrowed
+    kind = filters.reason_kind(in_review[0]["reasons"][0])
+    by_reason = browser.get(company, params={"motivo": kind}).text
+    expected = [i for i in in_review if kind in {filters.reason_kind(r) for r in i["reasons"]}]
+    assert by_reason.count("<div class='invoice'") == len(expected)
+    top = max(i["tax_inclusive_amount"] for i in in_review)
+    by_amount = browser.get(company, params={"monto_min": f"{top:.2f}".replace(".", ",")}).text
+    assert by_amount.count("<div class='invoice'") == sum(i["tax_inclusive_amount"] == top for i in in_review)
+
+    # A long list comes in pages.
+    monkeypatch.setattr(web, "PAGE_SIZE", 2)
+    first = browser.get(company).text
+    assert first.count("<div class='invoice'") == 2 and "aria-current='page'>1</b>" in first
+    assert f"href='{company}?pagina=2'" in first
+    last = browser.get(company, params={"pagina": 99}).text  # past the end: the last page
+    assert last.count("<div class='invoice'") == (len(in_review) - 1) % 2 + 1
+    monkeypatch.undo()
+
+    # One more invoice made complete, so that the list has two to approve and the rounds can be seen.
+    from quincena.review import actions
+
+    filling = next(i for i in in_review if i not in filters.ready(in_review))
+    missing = {ln["line_id"]: "513520" for ln in filling["lines"] if not ln["account"]}
+    actions.save_accounts(nit, CYCLE_1, filling["id"], missing, "ana")
+    in_review = worklist.invoices(nit, CYCLE_1)
+    ready = filters.ready(in_review)
+    assert len(ready) >= 2 and len(ready) < len(in_review)
+    link = re.search(rf"<a class='bulk' href='([^']+)'>Aprobar las {len(ready)} facturas", browser.get(company).text)
+    assert link, "the page offers the bulk approval with its count"
+    monkeypatch.setattr(web, "MAX_BULK", 1)  # a huge list is approved in rounds, each confirmed
+    capped = browser.get(link.group(1)).text
+    assert len(re.findall(r"name='factura' value='", capped)) == 1 and f"Quedan {len(ready) - 1} más" in capped
+    monkeypatch.undo()
+    confirm = browser.get(link.group(1)).text
+    assert f"Confirmo: aprobar estas {len(ready)} facturas" in confirm
+    assert all(inv["number"] in confirm for inv in ready) and "<script>x" not in confirm
+    ids = re.findall(r"name='factura' value='(\d+)'", confirm)
+    assert sorted(map(int, ids)) == sorted(i["id"] for i in ready)
+    fields = {"csrf_token": _form_token(confirm), "factura": ids, "accion": "aprobar-completas"}
+    before = db.query_text("SELECT count(*) AS n FROM classification_history")[0]["n"]
+    assert browser.post(f"{company}/aprobar-completas", data={**fields, "csrf_token": "x"}).status_code == 403
+    assert browser.post(f"{company}/aprobar-completas", data={**fields, "factura": ["1e3"]}).status_code == 400
+    incomplete = next(i for i in in_review if i not in ready)
+    refused = browser.post(f"{company}/aprobar-completas", data={**fields, "factura": [*ids, str(incomplete["id"])]},
+                           follow_redirects=True)  # fmt: skip
+    assert "Ninguna factura se aprobó" in refused.text
+    assert db.query_text("SELECT count(*) AS n FROM classification_history")[0]["n"] == before
+
+    # After an action the accountant is back on the list they were on (its filters and page), nothing else.
+    assert web.view_query({"proveedor": "900", "pagina": "3", "msg": "Todo aprobado", "firma": "00"}) == (
+        "proveedor=900&pagina=3"
+    )
+    assert web.view_query({"pagina": "-1", "monto_min": "=HYPERLINK("}) == ""
+    on_list = {"csrf_token": fields["csrf_token"], "accion": "guardar", "vista": "proveedor=" + hostile["supplier_nit"]}
+    back = browser.post(f"{company}/factura/{hostile['id']}", data=on_list, follow_redirects=False)
+    assert f"proveedor={hostile['supplier_nit']}&" in back.headers["location"]
+
+    done = browser.post(f"{company}/aprobar-completas", data=fields, follow_redirects=True)
+    assert f"{len(ready)} factura(s) aprobada(s)." in done.text
+    assert f"Facturas por revisar ({len(in_review) - len(ready)})" in done.text
+    assert "class='bulk'" not in done.text  # nothing complete is left

@@ -13,7 +13,7 @@ nothing. Messages are Spanish: the accountant reads them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -52,15 +52,21 @@ def account_code(text: str | None) -> str:
 
 
 def save_accounts(
-    company_nit: str, cycle_id: str, invoice_id: int, accounts: Mapping[int, str], user: str, conn=None
+    company_nit: str,
+    cycle_id: str,
+    invoice_id: int,
+    accounts: Mapping[int, str],
+    user: str,
+    conn=None,
+    applied_from: int | None = None,
 ) -> Outcome:
     """Store the accountant's accounts for some lines; the invoice keeps its status.
 
     A classified invoice's entry is rebuilt (a re-classification); an invoice in review gets its
-    entry when approved.
+    entry when approved. ``applied_from``: the line whose correction these lines repeat (audited).
     """
     with _locked(company_nit, cycle_id, invoice_id, conn) as (conn, invoice):
-        changed = _apply(conn, invoice, _validated(accounts), user)
+        changed = _apply(conn, invoice, _validated(accounts), user, applied_from)
         lines = 0
         if invoice["status"] == "classified" and changed:
             lines = _rebuild(conn, invoice)
@@ -102,6 +108,18 @@ def approve_invoice(
         return Outcome(invoice_id, changed, "classified", built)
 
 
+def approve_many(company_nit: str, cycle_id: str, invoice_ids: Iterable[int], user: str) -> int:
+    """Approve several invoices in review as ``approve_invoice`` does, in one transaction: if one cannot
+    be approved (a line without an account, another company's), none is. Returns how many changed status."""
+    approved = 0
+    with db.transaction() as cur:
+        for invoice_id in sorted(set(invoice_ids)):  # one lock order for every caller
+            before = db.query("review_invoice_lock", _lock_params(company_nit, cycle_id, invoice_id), cur.connection)
+            outcome = approve_invoice(company_nit, cycle_id, invoice_id, user, conn=cur.connection)
+            approved += bool(before and before[0]["status"] == "review" and outcome.status == "classified")
+    return approved
+
+
 def reclassify(
     company_nit: str, cycle_id: str, invoice_id: int, accounts: Mapping[int, str], user: str, conn=None
 ) -> Outcome:
@@ -126,7 +144,7 @@ def _locked(company_nit: str, cycle_id: str, invoice_id: int, conn=None) -> Iter
 
     With ``conn`` (a caller's transaction, e.g. a whole CSV import) the action is a savepoint in it.
     """
-    params = {"company_nit": company_nit, "cycle_id": cycle_id, "invoice_id": int(invoice_id)}
+    params = _lock_params(company_nit, cycle_id, invoice_id)
     own = conn is None
     conn = conn or db.connect()
     try:
@@ -140,6 +158,10 @@ def _locked(company_nit: str, cycle_id: str, invoice_id: int, conn=None) -> Iter
             conn.close()
 
 
+def _lock_params(company_nit: str, cycle_id: str, invoice_id: int) -> dict[str, Any]:
+    return {"company_nit": company_nit, "cycle_id": cycle_id, "invoice_id": int(invoice_id)}
+
+
 def _reopen_if_approved(conn, invoice: dict[str, Any], user: str, what: str) -> None:
     """A change to approved books reopens them: the accountant must approve again (and re-export)."""
     approvals.reopen(invoice["company_nit"], invoice["cycle_id"], user, f"{what}: factura {invoice['number']}", conn)
@@ -149,7 +171,9 @@ def _validated(accounts: Mapping[int, str]) -> dict[int, str]:
     return {int(line_id): account_code(account) for line_id, account in accounts.items()}
 
 
-def _apply(conn, invoice: dict[str, Any], accounts: Mapping[int, str], user: str) -> int:
+def _apply(
+    conn, invoice: dict[str, Any], accounts: Mapping[int, str], user: str, applied_from: int | None = None
+) -> int:
     """Write the accounts of some lines (audit, classification, memory); returns the lines changed."""
     if not accounts:
         return 0
@@ -163,7 +187,7 @@ def _apply(conn, invoice: dict[str, Any], accounts: Mapping[int, str], user: str
         if line["source"] == ACCOUNTANT and line["account"] == account:
             continue  # already the accountant's choice: repeating it changes nothing
         action = "filled" if line["account"] is None else "kept" if line["account"] == account else "changed"
-        _audit(conn, invoice, line_id, action, line["account"], line["source"], account, user)
+        _audit(conn, invoice, line_id, action, line["account"], line["source"], account, user, applied_from)
         row = {**_keys(invoice), "line_id": line_id, "invoice_id": invoice["id"], "account": account}
         db.execute("review_classification_set", row, conn)
         lesson = {
@@ -192,6 +216,7 @@ def _audit(
     old_source: str | None,
     new_account: str | None,
     user: str,
+    applied_from: int | None = None,
 ) -> None:
     row = {
         **_keys(invoice),
@@ -202,6 +227,7 @@ def _audit(
         "old_source": old_source,
         "new_account": new_account,
         "changed_by": user,
+        "applied_from": applied_from,
     }
     db.execute("review_history_insert", row, conn)
 

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
-from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -40,7 +40,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from quincena.books import approvals
 from quincena.core import db
 from quincena.core.html import esc
-from quincena.review import access, actions, airflow_answers, books_request, signing, worklist
+from quincena.review import (
+    access,
+    actions,
+    airflow_answers,
+    books_request,
+    filters,
+    lookalikes,
+    signing,
+    worklist,
+)
 
 DAG_ID = "quincena_cycle"
 BOOKS_DAG_ID = "quincena_books"  # where the approval requests are: changing the books needs what answering them needs
@@ -53,6 +62,15 @@ _NIT = re.compile(r"^\d{5,15}$")
 STATUS_ES = {"review": "en revisión", "classified": "clasificada", "pending": "pendiente", "quarantined": "cuarentena"}
 SOURCE_ES = {"model": "modelo", "memory": "memoria", "accountant": "contador"}
 ACTION_ES = {"kept": "confirmó", "changed": "cambió", "filled": "asignó", "approved_invoice": "aprobó la factura"}
+PAGE_SIZE = 50  # invoices per page of a company's review list
+VIEW_FIELD = "vista"  # the list (filters, page) a form was sent from, to come back to
+BULK_FIELD = "factura"  # the confirmation page's invoice ids
+MAX_BULK = 500  # invoices one confirmation approves (a form of this many ids stays under the form parser's limits)
+REPEAT_FIELD = "igualar"  # the look-alike button's value: "<reach>:<count shown>"
+REACH_ES = {
+    "description": "línea(s) con la misma descripción de este proveedor en la quincena",
+    "supplier": "línea(s) de este proveedor en revisión",
+}
 
 
 def _database() -> None:
@@ -117,6 +135,7 @@ def writer(person: Annotated[Person, Depends(reader)]) -> Person:
 
 
 InvoiceId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a bigint: larger ids are a 4xx, not a database error
+LineId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Reader = Annotated[Person, Depends(reader)]
 Writer = Annotated[Person, Depends(writer)]
 
@@ -201,6 +220,11 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{background:#e3f9e5;border-left:4px solid #3f9142;padding:.5rem 1rem}.reason{color:#8d2b0b}
 .invoice{border:1px solid #d9e2ec;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}
 input.account{width:19rem}button{margin-right:.5rem;padding:.3rem .8rem}nav a{margin-right:1rem}
+form.filters{background:#f0f4f8;padding:.5rem .8rem;border-radius:6px}form.filters label{margin-right:.6rem}
+nav.pager{margin:1rem 0}nav.pager a,nav.pager b{margin-right:.4rem}
+ul.repeat button{margin:.15rem .5rem .15rem 0;font-size:.85rem}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,summary:focus-visible{
+outline:3px solid #1f6feb;outline-offset:2px}
 """
 
 
@@ -301,24 +325,35 @@ def company_page(
     err: str = "",
     factura: str = "",
     firma: str = "",
+    pagina: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     _check(cycle_id, nit, person)
     company = worklist.company(cycle_id, nit)
     if company is None:
         raise HTTPException(status_code=404, detail=UNKNOWN_COMPANY)
-    invoices = worklist.invoices(nit, cycle_id, status="review")
+    every = worklist.invoices(nit, cycle_id, status="review")
+    chosen, filter_errors = filters.from_query(request.query_params)
+    invoices = filters.apply(every, chosen)
+    pages = max(1, -(-len(invoices) // PAGE_SIZE))
+    pagina = min(pagina, pages)
+    shown = invoices[(pagina - 1) * PAGE_SIZE : pagina * PAGE_SIZE]
     ok, error = _notice(person, msg, err, factura, firma)
     # A failed action's error sits in its invoice's box, where the accountant clicked (the URL's anchor).
-    near = {inv["id"] for inv in invoices if error and str(inv["id"]) == factura}
+    near = {inv["id"] for inv in shown if error and str(inv["id"]) == factura}
     notice = (f"<p class='ok'>{esc(ok)}</p>" if ok else "") + (
         f"<p class='err'>{esc(error)}</p>" if error and not near else ""
     )
+    notice += "".join(f"<p class='err'>{esc(e)}</p>" for e in filter_errors)
     summary = (
         f"<p class='meta'>{esc(company['invoices'])} facturas · {esc(company['review'])} por revisar · "
         f"{esc(company['classified'])} clasificadas · {esc(company['quarantined_files'])} archivos en cuarentena</p>"
     )
+    offers = lookalikes.page_offers(nit, cycle_id, shown) if person.can_write else {}
+    reopen = _reopen_confirmation(nit, cycle_id)
+    view = view_query(request.query_params)
     forms = "".join(
-        _invoice_form(request, cycle_id, nit, inv, person, error if inv["id"] in near else "") for inv in invoices
+        _invoice_form(request, cycle_id, nit, inv, person, error if inv["id"] in near else "", offers, reopen, view)
+        for inv in shown
     )
     forms = forms or "<p class='meta'>(ninguna)</p>"
     files = _table(
@@ -329,20 +364,113 @@ def company_page(
         ],
     )
     base = _base(request)
-    classified = worklist.invoices(nit, cycle_id, status="classified")
+    company_url = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}"
     links = ", ".join(
-        f"<a href='{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}/factura/{inv['id']}'>{esc(inv['number'])}</a>"
-        for inv in classified
+        f"<a href='{company_url}/factura/{inv['id']}'>{esc(inv['number'])}</a>"
+        for inv in worklist.invoice_links(nit, cycle_id, "classified")
     )
     warning = approvals.page_notice(nit, cycle_id)
+    counted = f"{len(invoices)} de {len(every)}" if chosen.active else f"{len(every)}"
     body = (
         notice + (f"<p class='err' id='aprobacion'>{esc(warning)}</p>" if warning else "")
         + _ask_again_form(request, cycle_id, nit, person) + summary + _datalist()
-        + f"<h2>Facturas por revisar ({len(invoices)})</h2>{forms}"
+        + f"<h2>Facturas por revisar ({counted})</h2>"
+        + _filter_form(company_url, every, chosen)
+        + (_bulk_link(company_url, invoices, chosen) if person.can_write else "")
+        + forms + _pager(company_url, chosen, pagina, pages)
         + f"<h2>Archivos en cuarentena</h2>{files}"
         + f"<h2>Facturas clasificadas (reclasificar)</h2><p>{links or '(ninguna)'}</p>"
     )  # fmt: skip
     return _page(request, f"{company['name']} — NIT {nit} — {cycle_id}", body, person)
+
+
+def _filter_form(company_url: str, invoices: list[dict[str, Any]], chosen: filters.Filters) -> str:
+    """A GET form (no script): review reason, supplier, amount range; Enter in any field filters."""
+    kinds, suppliers = filters.choices(invoices)
+
+    def options(pairs: list[tuple[str, str]], selected: str) -> str:
+        return "<option value=''>(todos)</option>" + "".join(
+            f"<option value='{esc(v)}'{' selected' if v == selected else ''}>{esc(label)}</option>"
+            for v, label in pairs
+        )
+
+    low = "" if chosen.low is None else esc(chosen.low)
+    high = "" if chosen.high is None else esc(chosen.high)
+    return (
+        f"<form method='get' action='{company_url}' class='filters'>"
+        f"<label>Motivo <select name='motivo'>{options([(k, k) for k in kinds], chosen.reason)}</select></label> "
+        f"<label>Proveedor <select name='proveedor'>"
+        f"{options([(n, f'{name} ({n})') for n, name in suppliers], chosen.supplier)}</select></label> "
+        f"<label>Total desde <input name='monto_min' inputmode='decimal' size='12' value='{low}'></label> "
+        f"<label>hasta <input name='monto_max' inputmode='decimal' size='12' value='{high}'></label> "
+        "<button>Filtrar</button>"
+        + (f" <a href='{company_url}'>Quitar filtros</a>" if chosen.active else "")
+        + "</form>"
+    )
+
+
+def _bulk_link(company_url: str, invoices: list[dict[str, Any]], chosen: filters.Filters) -> str:
+    ready = filters.ready(invoices)
+    if not ready:
+        return "<p class='meta'>Ninguna factura de esta lista tiene todas sus líneas con cuenta.</p>"
+    query = urlencode(chosen.query())
+    href = f"{company_url}/aprobar-completas" + (f"?{esc(query)}" if query else "")
+    return (
+        f"<p><a class='bulk' href='{href}'>Aprobar las {len(ready)} facturas de esta lista que tienen todas sus "
+        "líneas con cuenta…</a> (pide confirmación)</p>"
+    )
+
+
+def _pager(company_url: str, chosen: filters.Filters, current: int, pages: int) -> str:
+    """Page links when the list is long: a page of PAGE_SIZE invoices renders fast at any company size."""
+    if pages == 1:
+        return ""
+    links = []
+    for number in range(1, pages + 1):
+        if number == current:
+            links.append(f"<b aria-current='page'>{number}</b>")
+            continue
+        query = esc(urlencode({**chosen.query(), "pagina": number}))
+        links.append(f"<a href='{company_url}?{query}'>{number}</a>")
+    return f"<nav class='pager' aria-label='Páginas'>Página: {' '.join(links)}</nav>"
+
+
+@app.get("/ciclo/{cycle_id}/empresa/{nit}/aprobar-completas", response_class=HTMLResponse)
+def bulk_approval_page(request: Request, cycle_id: str, nit: str, person: Writer) -> HTMLResponse:
+    """The confirmation step: the invoices that would be approved, listed, and one button."""
+    _check(cycle_id, nit, person)
+    company = worklist.company(cycle_id, nit)
+    if company is None:
+        raise HTTPException(status_code=404, detail=UNKNOWN_COMPANY)
+    chosen, _ = filters.from_query(request.query_params)
+    ready = filters.ready(filters.apply(worklist.invoices(nit, cycle_id, status="review"), chosen))
+    more = len(ready) - MAX_BULK
+    ready = ready[:MAX_BULK]
+    company_url = f"{_base(request)}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}"
+    rows = [
+        [esc(inv["number"]), f"{esc(inv['supplier_name'])} ({esc(inv['supplier_nit'])})",
+         _money(inv["tax_inclusive_amount"]), esc(len(inv["lines"])),
+         "<br>".join(f"<span class='reason'>{esc(r)}</span>" for r in inv["reasons"])]
+        for inv in ready
+    ]  # fmt: skip
+    ids = "".join(f"<input type='hidden' name='{BULK_FIELD}' value='{inv['id']}'>" for inv in ready)
+    token = signing.form_token(person.name, _csrf_token(request))
+    form = (
+        f"<form method='post' action='{company_url}/aprobar-completas'>"
+        f"<input type='hidden' name='{CSRF_FIELD}' value='{token}'>{ids}"
+        f"<input type='hidden' name='{VIEW_FIELD}' value='{esc(view_query(request.query_params))}'>"
+        + _reopen_confirmation(nit, cycle_id)
+        + f"<button name='accion' value='aprobar-completas'>Confirmo: aprobar estas {len(ready)} facturas</button>"
+        f" <a href='{company_url}'>Volver sin aprobar</a></form>"
+    )
+    body = (
+        f"<p>Se aprobarán {len(ready)} facturas en revisión cuyas líneas tienen todas cuenta (las propuestas se "
+        "registran como confirmadas por usted y se construye el asiento de cada una).</p>"
+        + (f"<p class='meta'>Quedan {more} más: repita después para aprobarlas.</p>" if more > 0 else "")
+        + _table(["Factura", "Proveedor", "Total", "Líneas", "Motivos de revisión"], rows, {2, 3})
+        + (form if ready else f"<p><a href='{company_url}'>Volver</a></p>")
+    )
+    return _page(request, f"Aprobar facturas completas — {company['name']} — {cycle_id}", body, person)
 
 
 @app.get("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}", response_class=HTMLResponse)
@@ -351,7 +479,9 @@ def invoice_page(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceI
     invoice = worklist.invoice(nit, cycle_id, invoice_id)
     if invoice is None:
         raise HTTPException(status_code=404, detail="la factura no es de esta empresa en este ciclo")
-    body = _datalist() + _invoice_form(request, cycle_id, nit, invoice, person)
+    offers = lookalikes.page_offers(nit, cycle_id, [invoice]) if person.can_write else {}
+    form = _invoice_form(request, cycle_id, nit, invoice, person, "", offers, _reopen_confirmation(nit, cycle_id))
+    body = _datalist() + form
     return _page(request, f"Factura {invoice['number']}", body, person)
 
 
@@ -363,18 +493,42 @@ def _notice(person: Person, msg: str, err: str, invoice: str, signature: str) ->
     return ("", text) if kind == "err" else (text, "")
 
 
-def _notice_url(base: str, person: Person, kind: str, invoice_id: int, text: str) -> str:
+def _notice_url(base: str, person: Person, kind: str, invoice_id: int, text: str, view: str = "") -> str:
     text = signing.clip(text)
     signature = signing.notice_signature(person.name, kind, str(invoice_id), text)
-    query = urlencode({kind: text, "factura": invoice_id, "firma": signature})
+    query = urlencode({**parse_qs(view), kind: text, "factura": invoice_id, "firma": signature}, doseq=True)
     return f"{base}?{query}#factura-{invoice_id}"
 
 
+def view_query(params: Mapping[str, str]) -> str:
+    """The list the accountant was looking at (filters and page), rebuilt from known fields only: after
+    an action they come back to it, and nothing else travels through the form into the redirect."""
+    chosen, _ = filters.from_query(params)
+    page = str(params.get("pagina", ""))
+    paged = {"pagina": page} if page.isascii() and page.isdigit() and len(page) <= 6 and int(page) > 1 else {}
+    return urlencode({**chosen.query(), **paged})
+
+
+def _back(base: str, person: Person, kind: str, invoice_id: int, text: str, form: Any) -> RedirectResponse:
+    """The redirect after an action: the notice, signed, on the list the form was sent from."""
+    view = view_query({k: v[-1] for k, v in parse_qs(str(form.get(VIEW_FIELD, ""))[:500]).items()})
+    return RedirectResponse(_notice_url(base, person, kind, invoice_id, text, view), status_code=303)
+
+
 def _invoice_form(
-    request: Request, cycle_id: str, nit: str, invoice: dict[str, Any], person: Person, error: str = ""
+    request: Request,
+    cycle_id: str,
+    nit: str,
+    invoice: dict[str, Any],
+    person: Person,
+    error: str,
+    offers: dict[int, list[lookalikes.Offer]],
+    reopen: str,
+    view: str = "",
 ) -> str:
     base = _base(request)
-    action = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}/factura/{invoice['id']}"
+    company = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}"
+    action = f"{company}/factura/{invoice['id']}"
     rows = []
     for ln in invoice["lines"]:
         proposal = (
@@ -388,6 +542,7 @@ def _invoice_form(
         )
         rows.append([esc(ln["line_no"]), esc(ln["description"]), _money(ln["line_total"]), proposal, field])
     lines = _table(["#", "Descripción", "Valor", "Propuesta (origen, confianza)", "Cuenta"], rows, {2})
+    repeats = _offers_list(company, invoice["lines"], offers)
     reasons = "".join(f"<li class='reason'>{esc(r)}</li>" for r in invoice["reasons"])
     history = "".join(_history_item(h) for h in invoice["history"])
     buttons = (
@@ -414,7 +569,8 @@ def _invoice_form(
         + (f"<p class='err'>{esc(error)}</p>" if error else "")
         + f"<form method='post' action='{action}'>"
         + f"<input type='hidden' name='{CSRF_FIELD}' value='{signing.form_token(person.name, _csrf_token(request))}'>"
-        + lines + _reopen_confirmation(nit, cycle_id) + buttons + "</form>"
+        + (f"<input type='hidden' name='{VIEW_FIELD}' value='{esc(view)}'>" if view else "")
+        + lines + reopen + buttons + (repeats if person.can_write else "") + "</form>"
         + (f"<details><summary>Historial de cambios</summary><ul>{history}</ul></details>" if history else "")
         + "</div>"
     )  # fmt: skip
@@ -433,6 +589,28 @@ def _ask_again_form(request: Request, cycle_id: str, nit: str, person: Person) -
     )
 
 
+def _offers_list(company_url: str, lines: list[dict[str, Any]], offers: dict[int, list[lookalikes.Offer]]) -> str:
+    """The look-alike buttons, after the form's own buttons: Enter in an account field submits the
+    form's first button, which must stay «Guardar»."""
+    items = "".join(
+        f"<li>Línea {esc(ln['line_no'])}: " + "".join(_offer_button(company_url, o) for o in offers[ln["line_id"]])
+        + "</li>"
+        for ln in lines
+        if ln["line_id"] in offers
+    )  # fmt: skip
+    return f"<p>Líneas parecidas:</p><ul class='repeat'>{items}</ul>" if items else ""
+
+
+def _offer_button(company_url: str, offer: lookalikes.Offer) -> str:
+    """A submit button of the invoice's form posting to the look-alike action (forms cannot nest)."""
+    target = f"{company_url}/linea/{offer.line_id}/igualar"
+    label = f"Aplicar {offer.account} a {offer.count} {REACH_ES[offer.reach]}"
+    value = f"{offer.reach}:{offer.count}"
+    return (
+        f"<button class='repeat' name='{REPEAT_FIELD}' value='{esc(value)}' formaction='{target}'>{esc(label)}</button>"
+    )
+
+
 def _reopen_confirmation(nit: str, cycle_id: str) -> str:
     """On approved books, a change needs the accountant's explicit "reopen" (the page's warning says why)."""
     if not approvals.needs_confirmation(nit, cycle_id):
@@ -446,6 +624,8 @@ def _reopen_confirmation(nit: str, cycle_id: str) -> str:
 def _history_item(h: dict[str, Any]) -> str:
     what = esc(ACTION_ES.get(h["action"], h["action"]))
     change = f" línea {esc(h['line_no'])}: {esc(h['old_account'] or '—')} → {esc(h['new_account'])}"
+    if h.get("from_line_no") is not None:
+        change += f" (aplicado desde la línea {esc(h['from_line_no'])} de la factura {esc(h['from_invoice'])})"
     when = esc(str(h["changed_at"])[:19])
     return f"<li>{when} {esc(h['changed_by'])} {what}{change if h['new_account'] else ''}</li>"
 
@@ -490,33 +670,92 @@ def origin_allowed(origin: str | None, base_url: str, host: str) -> bool:
     return sent == _site(f"{sent[0]}://{host}")
 
 
-def _check_form(request: Request, form: Any, person: Person) -> None:
-    """A POST from our own page, by this user (the form token) and from the UI's origin; else 403."""
+REOPEN_REFUSAL = (
+    "La quincena ya fue aprobada (ver el aviso arriba): para cambiarla marque «Confirmo reabrir» "
+    "y envíe de nuevo. Nada se cambió."
+)
+
+
+async def _verified_form(request: Request, person: Person) -> Any:
+    """The POST's form, once its origin and its form token (bound to this user and cookie) verify."""
+    form = await request.form()
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = str(form.get(CSRF_FIELD, ""))
     if not _same_origin(request) or not cookie or not signing.verify(sent, *signing.form_parts(person.name, cookie)):
         raise HTTPException(status_code=403, detail="solicitud rechazada: token CSRF u origen no válidos")
+    return form
 
 
 @app.post("/ciclo/{cycle_id}/empresa/{nit}/solicitar")
 async def ask_again(request: Request, cycle_id: str, nit: str, person: Writer) -> Response:
+    """Start the approval request for reopened or rejected books now, instead of at the next cycle run."""
     _check(cycle_id, nit, person)
-    _check_form(request, await request.form(), person)
+    await _verified_form(request, person)
     base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
     run = books_request.ask_now(nit, cycle_id, person.name)
     text = (
         f"Aprobación solicitada: {run}"
         if run
-        else ("Nada que solicitar: una solicitud ya espera por estos libros, o la aprobación vigente los cubre.")
+        else "Nada que solicitar: una solicitud ya espera por estos libros, o la aprobación vigente los cubre."
     )
     return RedirectResponse(_notice_url(base, person, "msg", 0, text), status_code=303)
+
+
+def _unconfirmed_reopen(nit: str, cycle_id: str, form: Any) -> bool:
+    return approvals.needs_confirmation(nit, cycle_id) and form.get(REOPEN_FIELD) != "1"
+
+
+def parse_repeat(value: str) -> tuple[lookalikes.Reach, int]:
+    """The look-alike button's "<reach>:<count shown>"; a 400 for anything else."""
+    reach, _, count = value.partition(":")
+    if reach not in lookalikes.REACHES or not (count.isascii() and count.isdigit() and len(count) <= 9):
+        raise HTTPException(status_code=400, detail="solicitud no válida: alcance desconocido")
+    return reach, int(count)  # type: ignore[return-value]
+
+
+@app.post("/ciclo/{cycle_id}/empresa/{nit}/linea/{line_id}/igualar")
+async def look_alike_action(request: Request, cycle_id: str, nit: str, line_id: LineId, person: Writer) -> Response:
+    """Repeat a line's account on its look-alike lines (the count the page showed), all or nothing."""
+    _check(cycle_id, nit, person)
+    form = await _verified_form(request, person)
+    reach, expected = parse_repeat(str(form.get(REPEAT_FIELD, "")))
+    base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
+    owner = lookalikes.source_invoice(nit, cycle_id, line_id)
+    if owner is None:
+        raise HTTPException(status_code=404, detail="la línea no es de esta empresa en este ciclo")
+    if _unconfirmed_reopen(nit, cycle_id, form):
+        return _back(base, person, "err", owner, REOPEN_REFUSAL, form)
+    try:
+        done = lookalikes.apply(nit, cycle_id, line_id, reach, person.name, expected)
+    except actions.ReviewError as exc:
+        return _back(base, person, "err", owner, str(exc), form)
+    message = f"Cuenta aplicada a {done.lines} línea(s) parecida(s) en {done.invoices} factura(s)."
+    return _back(base, person, "msg", owner, message, form)
+
+
+@app.post("/ciclo/{cycle_id}/empresa/{nit}/aprobar-completas")
+async def bulk_approval(request: Request, cycle_id: str, nit: str, person: Writer) -> Response:
+    """Approve exactly the invoices the confirmation page listed, all or none."""
+    _check(cycle_id, nit, person)
+    form = await _verified_form(request, person)
+    ids = [str(v) for v in form.getlist(BULK_FIELD)]
+    if not ids or len(ids) > MAX_BULK or not all(v.isascii() and v.isdigit() and len(v) <= 18 for v in ids):
+        raise HTTPException(status_code=400, detail="solicitud no válida: facturas a aprobar")
+    base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
+    if _unconfirmed_reopen(nit, cycle_id, form):
+        return _back(base, person, "err", 0, REOPEN_REFUSAL, form)
+    try:
+        approved = actions.approve_many(nit, cycle_id, [int(v) for v in ids], person.name)
+    except actions.ReviewError as exc:
+        text = f"Ninguna factura se aprobó: {exc}"
+        return _back(base, person, "err", 0, text, form)
+    return _back(base, person, "msg", 0, f"{approved} factura(s) aprobada(s).", form)
 
 
 @app.post("/ciclo/{cycle_id}/empresa/{nit}/factura/{invoice_id}")
 async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceId, person: Writer) -> Response:
     _check(cycle_id, nit, person)
-    form = await request.form()
-    _check_form(request, form, person)
+    form = await _verified_form(request, person)
     accounts: dict[int, str] = {}
     for key, value in form.items():
         if key.startswith("cuenta_") and str(value).strip():
@@ -527,12 +766,8 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
     who = person.name
     action = str(form.get("accion", ""))
     base = f"{_base(request)}/ciclo/{cycle_id}/empresa/{nit}"
-    if approvals.needs_confirmation(nit, cycle_id) and form.get(REOPEN_FIELD) != "1":
-        refusal = (
-            "La quincena ya fue aprobada (ver el aviso arriba): para cambiarla marque «Confirmo reabrir» "
-            "y envíe de nuevo. Nada se cambió."
-        )
-        return RedirectResponse(_notice_url(base, person, "err", invoice_id, refusal), status_code=303)
+    if _unconfirmed_reopen(nit, cycle_id, form):
+        return _back(base, person, "err", invoice_id, REOPEN_REFUSAL, form)
     try:
         if action == "guardar":
             outcome = actions.save_accounts(nit, cycle_id, invoice_id, accounts, who)
@@ -546,5 +781,5 @@ async def invoice_action(request: Request, cycle_id: str, nit: str, invoice_id: 
         else:
             raise HTTPException(status_code=400, detail="acción desconocida")
     except actions.ReviewError as exc:
-        return RedirectResponse(_notice_url(base, person, "err", invoice_id, str(exc)), status_code=303)
-    return RedirectResponse(_notice_url(base, person, "msg", invoice_id, message), status_code=303)
+        return _back(base, person, "err", invoice_id, str(exc), form)
+    return _back(base, person, "msg", invoice_id, message, form)

@@ -16,13 +16,19 @@ def cycles(nits: Collection[str] | None = None) -> list[dict[str, Any]]:
     return db.query("review_cycles", {"nits": None if nits is None else sorted(nits)})
 
 
-def companies(cycle_id: str) -> list[dict[str, Any]]:
-    """A cycle's companies: invoices, in review, classified, quarantined files and the approval decision."""
-    return db.query("review_cycle_companies", {"cycle_id": cycle_id})
+def companies(cycle_id: str, company_nit: str | None = None) -> list[dict[str, Any]]:
+    """A cycle's companies (or just one): invoices, in review, classified, quarantined files, approval decision."""
+    return db.query("review_cycle_companies", {"cycle_id": cycle_id, "company_nit": company_nit})
 
 
 def company(cycle_id: str, company_nit: str) -> dict[str, Any] | None:
-    return next((row for row in companies(cycle_id) if row["nit"] == company_nit), None)
+    rows = companies(cycle_id, company_nit)
+    return rows[0] if rows else None
+
+
+def invoice_links(company_nit: str, cycle_id: str, status: str) -> list[dict[str, Any]]:
+    """Id and number of a company-cycle's invoices in ``status`` (links, without their lines)."""
+    return db.query("review_invoice_links", {"company_nit": company_nit, "cycle_id": cycle_id, "status": status})
 
 
 def invoices(
