@@ -73,6 +73,7 @@ def private_demo_env(prefix: str, companies: int, invoices: int) -> dict[str, st
 @pytest.fixture(scope="module")
 def demo_env() -> Iterator[dict[str, str]]:
     env = private_demo_env("quincena-demo-", COMPANIES, INVOICES)
+    env["QUINCENA_DEMO_SIMULATOR_SPEND_LIMIT_USD"] = "0"  # a dry account: the run halts on 402s, then resumes
     local = Path(env["QUINCENA_LOCAL"])
     yield env
     # Whatever happened, leave no process behind (a no-op after a successful stop).
@@ -143,23 +144,44 @@ def approved_then_finished(api: AirflowApi, base: str, token: str, cycle_id: str
     return run
 
 
+def resume_after_a_top_up(env: dict[str, str], base: str, token: str, local: Path) -> None:
+    """The account is dry: the run halts on the 402s. A top-up, then the README's one resume action (clear
+    classify_lane with its downstream tasks) sets the same run going again."""
+    halted = poll("the run to halt on the 402s", lambda: finished_run(base, token), RUN_TIMEOUT_S)
+    assert halted["state"] == "failed", halted
+    with psycopg.connect(f"postgresql://postgres:@/quincena?host={local / 'pgdata'}") as conn:
+        assert conn.execute("SELECT count(*) FROM api_calls WHERE status_code = 402").fetchone()[0] > 0
+        assert conn.execute("SELECT count(*) FROM invoices WHERE status = 'pending'").fetchone()[0] > 0
+    simulator = f"http://127.0.0.1:{env['QUINCENA_DEMO_SIMULATOR_PORT']}"
+    requests.post(f"{simulator}/admin/topup", json={"amount_usd": "5.00"}, timeout=10).raise_for_status()
+    clear = {"dag_run_id": halted["dag_run_id"], "task_ids": ["classify_lane"], "include_downstream": True,
+             "only_failed": False, "dry_run": False, "reset_dag_runs": True}  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}"}
+    cleared = requests.post(f"{base}/api/v2/dags/quincena_cycle/clearTaskInstances", json=clear, headers=headers,
+                            timeout=60)  # fmt: skip
+    assert cleared.status_code == 200, cleared.text
+
+
 def firm_figures(local: Path, cycle_id: str) -> dict[str, Any]:
     uri = f"postgresql://postgres:@/quincena?host={local / 'pgdata'}"
     with psycopg.connect(uri) as conn:
         statuses = dict(conn.execute("SELECT status, count(*) FROM invoices GROUP BY status").fetchall())
-        calls, ledger = conn.execute(
-            "SELECT count(*), coalesce(sum(cost_usd), 0) FROM api_calls WHERE cycle_id = %s", (cycle_id,)
+        calls, attempts, ledger = conn.execute(
+            "SELECT count(*), count(DISTINCT attempt_id), coalesce(sum(cost_usd), 0) FROM api_calls"
+            " WHERE cycle_id = %s",
+            (cycle_id,),
         ).fetchone()
         total = conn.execute(
             "SELECT cost_usd, calls FROM cycle_costs WHERE cycle_id = %s AND dimension = 'total'", (cycle_id,)
         ).fetchone()
         companies = conn.execute("SELECT count(*) FROM companies WHERE active").fetchone()[0]
         approved = conn.execute("SELECT company_nit, decision, decided_by FROM company_approvals").fetchall()
-    figures = {"statuses": statuses, "calls": calls, "ledger": Decimal(ledger), "total": total, "companies": companies}
+    figures = {"statuses": statuses, "calls": calls, "attempts": attempts, "ledger": Decimal(ledger), "total": total,
+               "companies": companies}  # fmt: skip
     return {**figures, "approved": approved}
 
 
-def test_demo_runs_green_and_stops_clean(demo_env: dict[str, str]) -> None:
+def test_demo_halts_on_a_402_resumes_green_and_stops_clean(demo_env: dict[str, str]) -> None:
     began = time.monotonic()
     local = Path(demo_env["QUINCENA_LOCAL"])
     base = f"http://127.0.0.1:{demo_env['QUINCENA_DEMO_API_PORT']}"
@@ -176,6 +198,7 @@ def test_demo_runs_green_and_stops_clean(demo_env: dict[str, str]) -> None:
 
     token = airflow_token(base, local)
     api = AirflowApi(base, "admin", admin_password(local))
+    resume_after_a_top_up(demo_env, base, token, local)
     run = poll(
         "the demo's run and its approvals to finish",
         lambda: approved_then_finished(api, base, token, cycle_id),
@@ -194,6 +217,10 @@ def test_demo_runs_green_and_stops_clean(demo_env: dict[str, str]) -> None:
     assert figures["calls"] > 0 and figures["ledger"] > 0
     total_cost, total_calls = figures["total"]
     assert Decimal(total_cost) == figures["ledger"] and total_calls == figures["calls"]
+    # One ledger row per request the simulator answered, the 402s included, none twice; costs summed once.
+    simulator = f"http://127.0.0.1:{demo_env['QUINCENA_DEMO_SIMULATOR_PORT']}"
+    answered = requests.get(f"{simulator}/admin/stats", timeout=10).json()["requests_per_key"]
+    assert figures["calls"] == figures["attempts"] == sum(answered.values())
     assert (local / "reports" / cycle_id / "cycle_report.html").is_file()
 
     # deepseek_default is a metadata-DB connection the UI lists (secrets masked); the weekly DAG is on.
