@@ -282,9 +282,11 @@ def _quarantine_table(rows: list[dict[str, Any]]) -> str:
 def aggregate_cycle(
     cycle_id: str, companies: list[str], out_dir: Path | None = None, dry_run: bool = False
 ) -> CycleCosts:
-    costs = compute(cycle_id, companies)
-    costs.dry_run = dry_run
-    store(costs)
-    write_artifacts(costs, out_dir)
+    with db.transaction() as cur:  # held while the figures are read and the files written (report_lock.sql)
+        cur.execute(db.load_sql("report_lock"), {"cycle_id": cycle_id})
+        costs = compute(cycle_id, companies)
+        costs.dry_run = dry_run
+        store(costs)
+        write_artifacts(costs, out_dir)
     log.info("cycle %s cost report: %s (CSV %s)", cycle_id, costs.html_path, costs.csv_path)
     return costs
