@@ -18,7 +18,7 @@ from quincena.pipeline.approval import CompanyApprovalOperator
 
 
 @dag(
-    dag_id="quincena_books",
+    dag_id=config.BOOKS_DAG_ID,
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz=config.TIMEZONE),
     catchup=False,

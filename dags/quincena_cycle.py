@@ -206,7 +206,7 @@ def quincena_cycle():
     planned.operator.task_group >> summary
     # One quincena_books run per company-cycle to approve; an existing run (the same books) is not asked again.
     ask = TriggerDagRunOperator.partial(
-        task_id="ask_accountants", trigger_dag_id="quincena_books", logical_date=None,
+        task_id="ask_accountants", trigger_dag_id=config.BOOKS_DAG_ID, logical_date=None,
         skip_when_already_exists=True, wait_for_completion=False, map_index_template=REQUEST_LABEL,
     ).expand_kwargs(request_approvals(cycle_plan, summary))  # fmt: skip
     ask >> check_complete(cycle_plan)

@@ -73,7 +73,12 @@ def request_id(cycle_id: str, company_nit: str, digest: str, decision: dict[str,
     """The books run that asks about this state of the books: the same state asks once (a re-run finds the
     run there), a change of the books or of the decision asks again."""
     basis = f"{digest}:{decision['decision_id'] if decision else 0}"
-    return f"books__{cycle_id}__{company_nit}__{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
+    return f"{request_prefix(cycle_id)}{company_nit}__{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
+
+
+def request_prefix(cycle_id: str) -> str:
+    """How the books runs of a cycle's company-cycles begin: ``books__<cycle>__``."""
+    return f"books__{cycle_id}__"
 
 
 def _when(moment: datetime | None) -> str:
@@ -121,28 +126,19 @@ def open_request(
         return cur.fetchone()
 
 
-def get_request(request: str) -> dict[str, Any] | None:
-    rows = db.query("approval_request_get", {"request_id": request})
-    return rows[0] if rows else None
-
-
 def record(request: str, answer: Answer, run_id: str | None) -> Recorded:
-    """Append the answer to the request's company-cycle; applied when it is the request's first answer and
-    the request still describes the books, refused (and kept) otherwise."""
+    """Append the answer to the request's company-cycle: applied when it is the request's first answer and
+    the request was not replaced, refused (and kept) otherwise."""
     with db.transaction() as cur:
         asked = get_request_locked(cur, request)
         nit, cycle_id = asked["company_nit"], asked["cycle_id"]
-        row = {
-            "cycle_id": cycle_id, "company_nit": nit, "decision": answer.decision, "decided_by": answer.decided_by,
-            "comment": answer.comment, "run_id": run_id, "request_id": request,
-        }  # fmt: skip
         digest = books_digest(nit, cycle_id, cur.connection)
         reason = _refusal(cur, asked)
         if reason is None:
             left_out = _left_out(cur, nit, cycle_id) if answer.decision == "approved" else None
+            row = _decision_row(asked, answer, run_id, digest)
             cur.execute(
-                db.load_sql("approval_decision_apply"),
-                {**row, "books_digest": digest, "left_out": json.dumps(left_out) if left_out else None},
+                db.load_sql("approval_decision_apply"), {**row, "left_out": json.dumps(left_out) if left_out else None}
             )
             if cur.fetchone() is not None:
                 cur.execute(db.load_sql("approval_request_close"), {"request_id": request, "outcome": answer.decision})
@@ -150,24 +146,30 @@ def record(request: str, answer: Answer, run_id: str | None) -> Recorded:
                 return Recorded(nit, cycle_id, answer.decision, "applied", answer.decided_by, answer.comment,
                                 left_out=left_out)  # fmt: skip
             reason = _already_answered(cur, request)
-        cur.execute(db.load_sql("approval_decision_refuse"), {**row, "books_digest": digest, "refused_reason": reason})
-    log.warning("company %s cycle %s: answer %s by %s refused: %s", nit, cycle_id, answer.decision,
-                answer.decided_by, reason)  # fmt: skip
-    return Recorded(nit, cycle_id, answer.decision, "refused", answer.decided_by, answer.comment, reason)
+        return _refused(cur, asked, answer, reason, run_id, digest)
 
 
 def refuse(request: str, answer: Answer, reason: str, run_id: str | None) -> Recorded:
     """Keep an answer that must not take effect (e.g. from a user without access to the company), with why."""
-    asked = get_request(request)
-    if asked is None:
-        raise LookupError(f"no approval request {request!r} on record")
+    with db.transaction() as cur:
+        return _refused(cur, get_request_locked(cur, request), answer, reason, run_id, None)
+
+
+def _decision_row(asked: dict[str, Any], answer: Answer, run_id: str | None, digest: str | None) -> dict[str, Any]:
+    return {
+        "cycle_id": asked["cycle_id"], "company_nit": asked["company_nit"], "decision": answer.decision,
+        "decided_by": answer.decided_by, "comment": answer.comment, "run_id": run_id,
+        "request_id": asked["request_id"], "books_digest": digest,
+    }  # fmt: skip
+
+
+def _refused(
+    cur, asked: dict[str, Any], answer: Answer, reason: str, run_id: str | None, digest: str | None
+) -> Recorded:
+    """Store the answer as refused, with the reason; it changes no decision."""
+    row = _decision_row(asked, answer, run_id, digest)
+    cur.execute(db.load_sql("approval_decision_refuse"), {**row, "refused_reason": reason})
     nit, cycle_id = asked["company_nit"], asked["cycle_id"]
-    db.execute(
-        "approval_decision_refuse",
-        {"cycle_id": cycle_id, "company_nit": nit, "decision": answer.decision, "decided_by": answer.decided_by,
-         "comment": answer.comment, "run_id": run_id, "request_id": request, "books_digest": None,
-         "refused_reason": reason},
-    )  # fmt: skip
     log.warning("company %s cycle %s: answer %s by %s refused: %s", nit, cycle_id, answer.decision,
                 answer.decided_by, reason)  # fmt: skip
     return Recorded(nit, cycle_id, answer.decision, "refused", answer.decided_by, answer.comment, reason)

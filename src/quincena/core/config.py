@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 DB_CONN_ID = "quincena_db"
 DEEPSEEK_CONN_ID = "deepseek_default"
 DEEPSEEK_POOL = "deepseek"
+# One run per company-cycle awaiting its accountant: the approval request and the export (dags/quincena_books.py).
+BOOKS_DAG_ID = "quincena_books"
 TIMEZONE = "America/Bogota"  # DIAN issue dates, quincenas and report weeks are Colombian calendar dates
 TZ = ZoneInfo(TIMEZONE)
 # Scheduled cycles start at this hour (Bogotá) on the 1st and 16th: 05:00 = 10:00 UTC, when DeepSeek's

@@ -136,13 +136,6 @@ def answer_allowed(user_name: str, company_nit: str) -> bool:
     return user_name in UNATTENDED or access.may_act(user_name, None, company_nit)
 
 
-def same_answer(first: dict[str, Any], second: dict[str, Any]) -> bool:
-    """The same person chose the same option with the same comment."""
-    who = [((a.get("responded_by_user") or {}).get("name")) for a in (first, second)]
-    said = [(a.get("chosen_options"), (a.get("params_input") or {}).get(COMMENT)) for a in (first, second)]
-    return who[0] == who[1] and said[0] == said[1]
-
-
 def decision_of(answer: dict[str, Any] | None) -> Answer | None:
     """The decision in a HITL answer; None when there is none (the step was skipped or marked done by hand)."""
     if not answer or not answer.get("chosen_options"):

@@ -16,8 +16,6 @@ from quincena.core import db, numbers
 
 log = logging.getLogger(__name__)
 
-BOOKS_DAG = "quincena_books"
-
 
 class StepFailed(RuntimeError):
     """A step of the books run failed: the report says so and the run ends failed."""

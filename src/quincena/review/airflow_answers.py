@@ -12,11 +12,10 @@ import logging
 from typing import Any
 
 from quincena.books import approvals
-from quincena.core import db
+from quincena.core import config, db
 
 log = logging.getLogger(__name__)
 
-BOOKS_DAG_ID = "quincena_books"
 APPROVAL_TASK = "approval"
 
 
@@ -34,7 +33,7 @@ def stored_answers(run_ids: list[str]) -> dict[str, dict[str, Any]]:
                 TaskInstance.run_id, HITLDetail.chosen_options, HITLDetail.params_input, HITLDetail.responded_by
             )
             .join(HITLDetail, HITLDetail.ti_id == TaskInstance.id)
-            .filter(TaskInstance.dag_id == BOOKS_DAG_ID, TaskInstance.task_id == APPROVAL_TASK)
+            .filter(TaskInstance.dag_id == config.BOOKS_DAG_ID, TaskInstance.task_id == APPROVAL_TASK)
             .filter(TaskInstance.run_id.in_(run_ids), HITLDetail.chosen_options.isnot(None))
             .all()
         )

@@ -7,10 +7,9 @@ from __future__ import annotations
 import logging
 
 from quincena.books import approvals
+from quincena.core import config
 
 log = logging.getLogger(__name__)
-
-BOOKS_DAG_ID = "quincena_books"
 
 
 def askable(company_nit: str, cycle_id: str) -> bool:
@@ -32,8 +31,8 @@ def ask_now(company_nit: str, cycle_id: str, user: str) -> str | None:
     request, reason = asked
     conf = {"cycle": cycle_id, "company_nit": company_nit, "reason": reason, "requested_by": user}
     try:
-        trigger_dag(BOOKS_DAG_ID, triggered_by=DagRunTriggeredByType.UI, triggering_user_name=user, run_id=request,
-                    conf=conf, logical_date=None)  # fmt: skip
+        trigger_dag(config.BOOKS_DAG_ID, triggered_by=DagRunTriggeredByType.UI, triggering_user_name=user,
+                    run_id=request, conf=conf, logical_date=None)  # fmt: skip
     except DagRunAlreadyExists:
         log.info("company %s cycle %s: the request %s already exists", company_nit, cycle_id, request)
     approvals.open_request(request, company_nit, cycle_id, reason, user)  # the pages show it waiting at once

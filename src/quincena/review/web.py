@@ -38,7 +38,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quincena.books import approvals
-from quincena.core import db
+from quincena.core import config, db
 from quincena.core.html import esc
 from quincena.review import (
     access,
@@ -52,7 +52,6 @@ from quincena.review import (
 )
 
 DAG_ID = "quincena_cycle"
-BOOKS_DAG_ID = "quincena_books"  # where the approval requests are: changing the books needs what answering them needs
 
 CSRF_COOKIE = "quincena_csrf"
 CSRF_FIELD = "csrf_token"
@@ -88,7 +87,9 @@ app = FastAPI(
 
 # Airflow's own checks, as its DAG-run and HITL-detail routes use them, for the cycle DAG.
 _READ_RUNS = requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=DAG_ID)
-_ANSWER_HITL = requires_access_dag("PUT", DagAccessEntity.HITL_DETAIL, param_dag_id=BOOKS_DAG_ID)
+_ANSWER_HITL = requires_access_dag(
+    "PUT", DagAccessEntity.HITL_DETAIL, param_dag_id=config.BOOKS_DAG_ID
+)  # changing the books needs what answering needs
 NO_READ = "Su usuario no tiene permiso para ver las ejecuciones del DAG quincena_cycle."
 READ_ONLY = (
     "Su rol en Airflow es de solo lectura: no puede guardar cuentas, aprobar ni reclasificar facturas. "
@@ -207,7 +208,7 @@ def _request_link(request: Request, state: dict[str, Any]) -> str:
         return ""
     ui = _base(request).removesuffix("/review")
     run = quote(state["request_id"], safe="")
-    return f" <a href='{ui}/dags/{BOOKS_DAG_ID}/runs/{run}'>responder en Airflow</a>"
+    return f" <a href='{ui}/dags/{config.BOOKS_DAG_ID}/runs/{run}'>responder en Airflow</a>"
 
 
 _CSS = """

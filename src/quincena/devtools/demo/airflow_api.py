@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from quincena.books.approvals import request_prefix
 from quincena.core import config, periods
 from quincena.devtools.demo.processes import wait_for
 from quincena.devtools.demo.settings import (
@@ -138,7 +139,7 @@ def approve_open_requests(api: AirflowApi, comment: str, cycle_id: str | None = 
     answered = 0
     for detail in found.json()["hitl_details"]:
         ti = detail["task_instance"]
-        if not answerable(detail) or (cycle_id and not ti["dag_run_id"].startswith(books_prefix(cycle_id))):
+        if not answerable(detail) or (cycle_id and not ti["dag_run_id"].startswith(request_prefix(cycle_id))):
             continue
         path = f"/dags/{BOOKS_DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/{ti['map_index']}"
         response = api.request(
@@ -150,16 +151,12 @@ def approve_open_requests(api: AirflowApi, comment: str, cycle_id: str | None = 
     return answered
 
 
-def books_prefix(cycle_id: str) -> str:
-    return f"books__{cycle_id}__"
-
-
 def books_runs(api: AirflowApi, cycle_id: str) -> list[dict[str, Any]]:
     """The quincena_books runs asking about ``cycle_id``'s companies."""
-    params = {"run_id_pattern": books_prefix(cycle_id), "limit": 1000}
+    params = {"run_id_pattern": request_prefix(cycle_id), "limit": 1000}
     response = api.request("GET", f"/dags/{BOOKS_DAG_ID}/dagRuns", params=params)
     response.raise_for_status()
-    return [r for r in response.json()["dag_runs"] if r["dag_run_id"].startswith(books_prefix(cycle_id))]
+    return [r for r in response.json()["dag_runs"] if r["dag_run_id"].startswith(request_prefix(cycle_id))]
 
 
 def wait_for_run(api: AirflowApi, run_id: str, timeout_s: float, approve: bool = False, cycle_id: str = "") -> str:

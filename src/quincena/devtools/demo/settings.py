@@ -11,7 +11,7 @@ from typing import Any
 from quincena.core import config, periods
 
 DAG_ID = "quincena_cycle"
-BOOKS_DAG_ID = "quincena_books"
+BOOKS_DAG_ID = config.BOOKS_DAG_ID
 WEEKLY_DAG_ID = "deepseek_weekly_health"
 LOOPBACK = "127.0.0.1"
 DEMO_KEY_NAMES = tuple(f"contab-{n}" for n in range(1, 6))
