@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from quincena.core import db
+from quincena.core import config, db
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ def request_prefix(cycle_id: str) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "?"
+    """A moment as the accountants read it: Bogotá time."""
+    return moment.astimezone(config.TZ).strftime("%Y-%m-%d %H:%M") if moment else "?"
 
 
 def ask_reason(company_nit: str, cycle_id: str) -> tuple[str, str] | None:
