@@ -17,10 +17,9 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
-from quincena.core import config, db
+from quincena.core import db, es
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +80,7 @@ def request_prefix(cycle_id: str) -> str:
     return f"books__{cycle_id}__"
 
 
-def _when(moment: datetime | None) -> str:
-    """A moment as the accountants read it: Bogotá time."""
-    return moment.astimezone(config.TZ).strftime("%Y-%m-%d %H:%M") if moment else "?"
+_when = es.local_time
 
 
 def ask_reason(company_nit: str, cycle_id: str) -> tuple[str, str] | None:

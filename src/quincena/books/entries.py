@@ -75,7 +75,7 @@ def payable_account(main_account: str) -> str:
         return "220505"  # proveedores nacionales
     if main_account[:4] in ("5110", "5210"):
         return "233525"  # honorarios por pagar
-    if main_account in _PUBLIC_SERVICES:
+    if main_account[:6] in _PUBLIC_SERVICES:  # a company auxiliary keeps its sub-account as prefix
         return "233550"  # servicios públicos por pagar
     return "233595"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -47,11 +47,12 @@ def for_accountant(problem: str) -> str:
 
 
 def validate_answer(
-    expected_ids: Iterable[str], answer: Any, min_confidence: float
+    expected_ids: Iterable[str], answer: Any, min_confidence: float, allowed: Collection[str] | None = None
 ) -> tuple[dict[str, tuple[str, float]], dict[str, str]]:
     """Split an answer into accepted ``{id: (account, confidence)}`` and ``{id: problem}``.
 
-    Nothing outside the catalog, below the confidence threshold, duplicated or missing passes.
+    Nothing outside ``allowed`` (the company's own accounts, when it has a chart; the catalog's purchase
+    sub-accounts by default), below the confidence threshold, duplicated or missing passes.
     """
     expected = list(expected_ids)
     problems: dict[str, str] = {}
@@ -60,7 +61,8 @@ def validate_answer(
     if not isinstance(entries, list):
         no_list = Problem('the answer has no "classifications" list', "el modelo no devolvió clasificaciones válidas")
         return {}, {i: no_list for i in expected}
-    catalog = puc.purchase_accounts()
+    catalog = puc.purchase_accounts() if allowed is None else allowed
+    own = allowed is not None
     seen: set[str] = set()
     for entry in entries:
         if not isinstance(entry, dict) or str(entry.get("id")) not in expected:
@@ -71,7 +73,7 @@ def validate_answer(
             accepted.pop(item_id, None)
             continue
         seen.add(item_id)
-        problem = _entry_problem(item_id, entry, catalog, min_confidence)
+        problem = _entry_problem(item_id, entry, catalog, min_confidence, own)
         if problem:
             problems[item_id] = problem
         else:
@@ -82,8 +84,15 @@ def validate_answer(
     return accepted, problems
 
 
-def _entry_problem(item_id: str, entry: dict, catalog: dict, min_confidence: float) -> Problem | None:
+def _entry_problem(
+    item_id: str, entry: dict, catalog: Collection[str], min_confidence: float, own: bool = False
+) -> Problem | None:
     account = str(entry.get("account", "")).strip()
+    if account not in catalog and own:
+        return Problem(
+            f"item {item_id}: account {account!r} is not one of the company's accounts listed",
+            f"el modelo propuso la cuenta «{account}», que no es una cuenta de la empresa que acepte movimientos",
+        )
     if account not in catalog:
         return Problem(
             f"item {item_id}: account {account!r} is not a purchase sub-account of the catalog",

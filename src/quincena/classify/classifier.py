@@ -30,6 +30,7 @@ from typing import Any
 
 from deepseek_provider.exceptions import DeepSeekError, InsufficientBalanceError, NoUsableKeyError
 
+from quincena.chart import store as chart_store
 from quincena.classify import prompt
 from quincena.classify.answers import _parse, item_for, validate_answer
 from quincena.classify.model import (
@@ -141,6 +142,8 @@ class CompanyClassifier:
         self._lock = threading.Lock()
         self._retryable = True
         self._memory: dict[int, Verdict] = {}  # line_id -> verdict from supplier memory
+        self._memory_problems: dict[int, str] = {}  # line_id -> why its remembered account cannot be used
+        self._chart: tuple[dict[str, Any] | None, str | None] | None = None
         self._progress: Callable[[Report], None] = lambda report: None
 
     def run(self, before: date, progress: Callable[[Report], None] | None = None) -> Report:
@@ -178,16 +181,33 @@ class CompanyClassifier:
             raise ClassificationHalted(self.report.halted, retryable=self._retryable)
         return self.report
 
+    def chart(self) -> tuple[dict[str, Any] | None, str | None]:
+        """The company's own accounts and their prompt block, or (None, None) when it has no chart (or no
+        company: the evaluation). Read once per run."""
+        if self._chart is None:
+            loaded = chart_store.load(self.company_nit) if self.company_nit else None
+            if loaded is not None and loaded.has_chart:
+                allowed = loaded.targets()
+                self._chart = (allowed, prompt.company_block(allowed))
+            else:
+                self._chart = (None, None)
+        return self._chart
+
     def _apply_memory(self, invoices: Sequence[Invoice]) -> list[Invoice]:
-        """Store invoices memory covers entirely; return the others (memory lines pre-filled)."""
+        """Store invoices memory covers entirely; return the others (memory lines pre-filled).
+
+        A line whose remembered account is no longer one the company may post to is decided too: it goes
+        to review with that reason, never to the model or the export."""
         if not self.use_memory:
             return list(invoices)
-        verdicts = memory_verdicts(self.company_nit, invoices)
-        covered = [inv for inv in invoices if inv.lines and all(ln.line_id in verdicts for ln in inv.lines)]
+        verdicts, problems = memory_verdicts(self.company_nit, invoices, self.chart()[0])
+        decided = verdicts.keys() | problems.keys()
+        covered = [inv for inv in invoices if inv.lines and all(ln.line_id in decided for ln in inv.lines)]
         self._memory.update(verdicts)
+        self._memory_problems.update(problems)
         if covered and not self.settings.dry_run:
             classified, review = self.sink(
-                self.company_nit, self.cycle_id, covered, verdicts, {}, self.settings.memory_min_confidence
+                self.company_nit, self.cycle_id, covered, verdicts, problems, self.settings.memory_min_confidence
             )
             self._count(
                 classified=classified,
@@ -225,12 +245,18 @@ class CompanyClassifier:
         memory = {
             ln.line_id: self._memory[ln.line_id] for inv in batch for ln in inv.lines if ln.line_id in self._memory
         }
+        remembered = {
+            ln.line_id: self._memory_problems[ln.line_id]
+            for inv in batch
+            for ln in inv.lines
+            if ln.line_id in self._memory_problems
+        }
         classified, review = self.sink(
             self.company_nit,
             self.cycle_id,
             batch,
             {**memory, **verdicts},
-            problems,
+            {**remembered, **problems},
             self.settings.memory_min_confidence,
         )
         snapshot = self._count(
@@ -240,18 +266,20 @@ class CompanyClassifier:
 
     def _classify(self, batch: list[Invoice]) -> tuple[dict[int, Verdict], dict[int, str]]:
         """Ask once, re-ask once for what was invalid (stating why), return verdicts and problems."""
-        items = {
-            str(ln.line_id): item_for(inv, ln) for inv in batch for ln in inv.lines if ln.line_id not in self._memory
-        }
+        decided = self._memory.keys() | self._memory_problems.keys()
+        items = {str(ln.line_id): item_for(inv, ln) for inv in batch for ln in inv.lines if ln.line_id not in decided}
         verdicts: dict[int, Verdict] = {}
         problems: dict[str, str] = {}
         to_ask = list(items)
+        allowed, block = self.chart()
+        version = prompt.CHART_PROMPT_VERSION if block else prompt.PROMPT_VERSION
         for attempt in range(2):
-            result = self._call([items[i] for i in to_ask], list(problems.values()) if attempt else [])
-            accepted, problems = validate_answer(to_ask, _parse(result.content), self.settings.min_confidence)
+            result = self._call([items[i] for i in to_ask], list(problems.values()) if attempt else [], block)
+            answer = _parse(result.content)
+            accepted, problems = validate_answer(to_ask, answer, self.settings.min_confidence, allowed)
             for item_id, (account, confidence) in accepted.items():
                 verdicts[int(item_id)] = Verdict(
-                    int(item_id), account, confidence, "model", result.call_id, result.model, prompt.PROMPT_VERSION
+                    int(item_id), account, confidence, "model", result.call_id, result.model, version
                 )
             to_ask = list(problems)
             if not to_ask:
@@ -261,11 +289,11 @@ class CompanyClassifier:
                     self.report.validation_retries += 1
         return verdicts, {int(i): p for i, p in problems.items()}
 
-    def _call(self, items: list[dict[str, Any]], previous_errors: list[str]):
+    def _call(self, items: list[dict[str, Any]], previous_errors: list[str], chart: str | None = None):
         with self._lock:
             self.report.requests += 1
         return self.hook.create_chat_completion(
-            prompt.messages(items, previous_errors),
+            prompt.messages(items, previous_errors, chart),
             model=self.settings.model,
             response_format={"type": "json_object"},
             max_tokens=self.settings.max_tokens,

@@ -5,13 +5,18 @@ rules, the catalog): DeepSeek bills a repeated prefix at the cache-hit price. Ev
 varies (the company's invoices) goes last, in the JSON wire format the provider issue defines:
 ``{"items": [{"id": ..., ...}]}`` in, ``{"classifications": [{"id", "account", "confidence"}]}`` out.
 Never put a date, a run id or a company in the system message.
+
+A company with its own chart of accounts gets a second system message after the shared one: its accounts
+that may take a purchase line, each with the catalog sub-account it sits under. The shared prefix stays
+byte-identical across companies (cached account-wide) and the company's block is identical across that
+company's requests (cached after its first); only the invoices vary.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from quincena.core import puc
@@ -20,6 +25,8 @@ from quincena.core import puc
 # changes: every model classification records it, and the evaluation and the agreement figures
 # compare quality per version (tests pin the system prompt's hash to this value).
 PROMPT_VERSION = "p1"
+# The same prompt with a company's own accounts after it (recorded on classifications into a company chart).
+CHART_PROMPT_VERSION = "p1-chart1"
 
 _INSTRUCTIONS = """\
 Eres el auxiliar contable de una firma de contadores en Colombia. Haces la causación de facturas \
@@ -53,6 +60,21 @@ def system_prompt() -> str:
     return _INSTRUCTIONS + "\nCatálogo de subcuentas permitidas (código nombre):\n" + "\n".join(lines) + "\n"
 
 
+CHART_HEADING = "Plan de cuentas propio de la empresa"
+
+
+def company_block(targets: Mapping[str, Any]) -> str:
+    """The company's accounts a purchase line may take (``code -> Target``), sorted by code: stable bytes."""
+    lines = [f"{code} {t.name} [{t.puc_code}]" for code, t in sorted(targets.items())]
+    return (
+        f'{CHART_HEADING}. Esta empresa lleva sus propias cuentas auxiliares: para sus facturas, "account" es '
+        "uno de los códigos de esta lista (nunca la subcuenta de 6 dígitos entre corchetes, que solo dice bajo "
+        "qué subcuenta del catálogo está la cuenta). Formato: código nombre [subcuenta del catálogo].\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
 def user_message(items: Sequence[dict[str, Any]], previous_errors: Sequence[str] = ()) -> str:
     """The varying part: one JSON object with the items (and, on the one retry, what was wrong)."""
     payload: dict[str, Any] = {"items": list(items)}
@@ -61,8 +83,11 @@ def user_message(items: Sequence[dict[str, Any]], previous_errors: Sequence[str]
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
-def messages(items: Sequence[dict[str, Any]], previous_errors: Sequence[str] = ()) -> list[dict[str, str]]:
-    return [
-        {"role": "system", "content": system_prompt()},
-        {"role": "user", "content": user_message(items, previous_errors)},
-    ]
+def messages(
+    items: Sequence[dict[str, Any]], previous_errors: Sequence[str] = (), chart: str | None = None
+) -> list[dict[str, str]]:
+    """The shared system prompt, the company's chart block when it has one, then the invoices."""
+    head = [{"role": "system", "content": system_prompt()}]
+    if chart:
+        head.append({"role": "system", "content": chart})
+    return [*head, {"role": "user", "content": user_message(items, previous_errors)}]

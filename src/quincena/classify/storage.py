@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from quincena.classify.answers import for_accountant
+from quincena.chart import store as chart_store
+from quincena.classify.answers import Problem, for_accountant
 from quincena.classify.model import Invoice, Line, Verdict, description_key
-from quincena.core import db
+from quincena.core import db, puc
 
 log = logging.getLogger(__name__)
 
@@ -128,17 +129,42 @@ def _memory_write(
 # --- memory --------------------------------------------------------------------------------------
 
 
-def memory_verdicts(company_nit: str, invoices: Sequence[Invoice]) -> dict[int, Verdict]:
-    """Verdicts for every line the company's supplier memory already knows."""
+def memory_verdicts(
+    company_nit: str, invoices: Sequence[Invoice], allowed: Mapping[str, Any] | None = None
+) -> tuple[dict[int, Verdict], dict[int, str]]:
+    """Verdicts for every line the company's supplier memory already knows, and the lines whose remembered
+    account the company can no longer post to (``allowed``: its own accounts, when it has a chart).
+
+    A lesson in a catalog sub-account learnt before the company's chart was imported is used through the
+    company's map or its one account under that sub-account; when it has several, the model decides.
+    """
     suppliers = sorted({inv.supplier_nit for inv in invoices})
     if not suppliers:
-        return {}
+        return {}, {}
     rows = db.query("memory_for_suppliers", {"company_nit": company_nit, "supplier_nits": suppliers})
     memory = {(r["supplier_nit"], r["description_key"]): r for r in rows}
+    chart = chart_store.load(company_nit) if allowed is not None else None
     verdicts: dict[int, Verdict] = {}
+    problems: dict[int, str] = {}
     for invoice in invoices:
         for line in invoice.lines:
             hit = memory.get((invoice.supplier_nit, description_key(line.description)))
-            if hit:
-                verdicts[line.line_id] = Verdict(line.line_id, hit["account_code"], float(hit["confidence"]), "memory")
-    return verdicts
+            if not hit:
+                continue
+            account = hit["account_code"]
+            if chart is not None and account not in allowed:
+                generic = account in puc.purchase_accounts()
+                mapped = chart.export_code(account) if generic else None
+                if mapped in allowed:
+                    account = mapped
+                elif generic:
+                    continue  # an older, generic lesson: the model picks among the company's accounts
+                else:
+                    problems[line.line_id] = Problem(
+                        f"remembered account {account} is no longer in the company's chart",
+                        f"la cuenta {account} que se recordaba para este proveedor ya no está activa en el plan "
+                        "de cuentas de la empresa: elija otra",
+                    )
+                    continue
+            verdicts[line.line_id] = Verdict(line.line_id, account, float(hit["confidence"]), "memory")
+    return verdicts, problems

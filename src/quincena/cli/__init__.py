@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "quincena.cli.review",
     "quincena.cli.doctor",
     "quincena.cli.access",
+    "quincena.cli.chart",
 )
 
 

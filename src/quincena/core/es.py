@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+
+from quincena.core import config
 
 MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
           "noviembre", "diciembre")  # fmt: skip
@@ -29,3 +31,8 @@ def long_date(day: date) -> str:
 def month_year(day: date) -> str:
     """``noviembre de 2026``."""
     return f"{MONTHS[day.month - 1]} de {day.year}"
+
+
+def local_time(moment: datetime | None) -> str:
+    """A moment as the accountants read it: Bogotá time."""
+    return moment.astimezone(config.TZ).strftime("%Y-%m-%d %H:%M") if moment else "?"

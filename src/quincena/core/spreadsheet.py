@@ -63,6 +63,18 @@ def refuse_repeated(values: Iterable[str], path: Path, what: str, error: type[Va
         seen.add(value)
 
 
+def read_text(path: Path, error: type[ValueError]) -> str:
+    """The file's text (UTF-8 or Windows-1252); ``error`` is raised, naming the line, when it is neither."""
+    try:
+        return _text(path)
+    except SpreadsheetError as exc:
+        raise error(str(exc)) from None
+
+
+def delimiter_of(text: str) -> str:
+    return _delimiter(text)
+
+
 def _text(path: Path) -> str:
     data = path.read_bytes()
     if b"\0" in data:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quincena.books import approvals, entries
+from quincena.chart import store as chart_store
 from quincena.classify.classifier import description_key
 from quincena.core import db, puc
 
@@ -40,13 +41,18 @@ class Outcome:
 _CODE = re.compile(r"^\s*(\d{1,10})\b")
 
 
-def account_code(text: str | None) -> str:
-    """The PUC code a form or CSV cell names ("511025" or "511025 — Honorarios"), validated:
-    it must be a purchase sub-account of the catalog."""
+def account_code(text: str | None, allowed: Mapping[str, Any] | None = None) -> str:
+    """The code a form or CSV cell names ("511025" or "511025 — Honorarios"), validated: one of ``allowed``
+    (the company's accounts a purchase line may take, chart.store.targets), or of the catalog's purchase
+    sub-accounts when not given."""
     match = _CODE.match(text or "")
     code = match.group(1) if match else (text or "").strip()
-    if code not in puc.purchase_accounts():
+    if code not in (puc.purchase_accounts() if allowed is None else allowed):
         shown = code if len(code) <= 20 else code[:19] + "…"  # a pasted paragraph is not echoed whole
+        if getattr(allowed, "own", False):
+            raise ReviewError(
+                f"la cuenta {shown or '(vacía)'!s} no es una cuenta de compras activa del plan de cuentas de la empresa"
+            )
         raise ReviewError(f"la cuenta {shown or '(vacía)'!s} no es una subcuenta de compras del PUC")
     return code
 
@@ -66,7 +72,7 @@ def save_accounts(
     entry when approved. ``applied_from``: the line whose correction these lines repeat (audited).
     """
     with _locked(company_nit, cycle_id, invoice_id, conn) as (conn, invoice):
-        changed = _apply(conn, invoice, _validated(accounts), user, applied_from)
+        changed = _apply(conn, invoice, _validated(accounts, company_nit, conn), user, applied_from)
         lines = 0
         if invoice["status"] == "classified" and changed:
             lines = _rebuild(conn, invoice)
@@ -90,7 +96,8 @@ def approve_invoice(
             return Outcome(invoice_id, 0, "classified", 0)
         if invoice["status"] not in ("review", "classified"):
             raise ReviewError(f"la factura {invoice['number']} está en estado {invoice['status']}: no se puede aprobar")
-        changed = _apply(conn, invoice, _validated(accounts or {}), user)
+        allowed = chart_store.targets(company_nit, conn)
+        changed = _apply(conn, invoice, _validated(accounts or {}, company_nit, conn, allowed), user)
         lines = db.query("review_invoice_lines", {"invoice_id": invoice_id}, conn)
         if not lines:
             raise ReviewError(f"la factura {invoice['number']} no tiene líneas")
@@ -98,7 +105,7 @@ def approve_invoice(
         if missing:
             raise ReviewError(f"la factura {invoice['number']} tiene líneas sin cuenta: {', '.join(missing)}")
         kept = {ln["line_id"]: ln["account"] for ln in lines if ln["source"] != ACCOUNTANT}
-        changed += _apply(conn, invoice, kept, user)
+        changed += _apply(conn, invoice, _validated(kept, company_nit, conn, allowed), user)
         if invoice["status"] == "review":
             db.execute("review_invoice_approve", {"invoice_id": invoice_id}, conn)
             _audit(conn, invoice, lines[0]["line_id"], "approved_invoice", None, None, None, user)
@@ -127,7 +134,7 @@ def reclassify(
     with _locked(company_nit, cycle_id, invoice_id, conn) as (conn, invoice):
         if invoice["status"] != "classified":
             raise ReviewError(f"la factura {invoice['number']} no está clasificada: apruébela en la revisión")
-        changed = _apply(conn, invoice, _validated(accounts), user)
+        changed = _apply(conn, invoice, _validated(accounts, company_nit, conn), user)
         if not changed:
             return Outcome(invoice_id, 0, "classified", 0)
         built = _rebuild(conn, invoice)
@@ -167,8 +174,14 @@ def _reopen_if_approved(conn, invoice: dict[str, Any], user: str, what: str) -> 
     approvals.reopen(invoice["company_nit"], invoice["cycle_id"], user, f"{what}: factura {invoice['number']}", conn)
 
 
-def _validated(accounts: Mapping[int, str]) -> dict[int, str]:
-    return {int(line_id): account_code(account) for line_id, account in accounts.items()}
+def _validated(
+    accounts: Mapping[int, str], company_nit: str, conn, allowed: Mapping[str, Any] | None = None
+) -> dict[int, str]:
+    """The accounts, each one the company may book a purchase line to (its chart's, or the catalog's)."""
+    if not accounts:
+        return {}
+    allowed = chart_store.targets(company_nit, conn) if allowed is None else allowed
+    return {int(line_id): account_code(account, allowed) for line_id, account in accounts.items()}
 
 
 def _apply(

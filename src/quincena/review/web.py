@@ -38,7 +38,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quincena.books import approvals
-from quincena.core import config, db
+from quincena.chart import store as chart_store
+from quincena.core import config, db, es
 from quincena.core.html import esc
 from quincena.review import (
     access,
@@ -277,9 +278,52 @@ def _money(value: Any) -> str:
     return esc(text.replace(",", "X").replace(".", ",").replace("X", "."))
 
 
-def _datalist() -> str:
-    options = "".join(f"<option value='{esc(a.code)}'>{esc(a.name)}</option>" for a in worklist.purchase_accounts())
+def _datalist(nit: str) -> str:
+    options = "".join(f"<option value='{esc(a.code)}'>{esc(a.name)}</option>" for a in worklist.purchase_accounts(nit))
     return f"<datalist id='cuentas'>{options}</datalist>"
+
+
+def _chart_section(nit: str, cycle_id: str, chart: chart_store.CompanyChart) -> str:
+    """Which accounts the company's export uses: its own chart (when imported), its map, and any account
+    of this quincena's entries its program would refuse (the export stops on those)."""
+    parts = []
+    last = chart_store.last_import(nit) if chart.has_chart else None
+    if last:
+        postable = len(chart.targets())
+        parts.append(
+            f"Plan de cuentas propio: {esc(last['accounts'])} cuentas importadas de {esc(last['file_name'])} "
+            f"({esc(last['program'])}) el {esc(es.local_time(last['imported_at']))}; "
+            f"{postable} reciben compras."
+        )
+    else:
+        parts.append("Sin plan de cuentas propio: se clasifica en el catálogo PUC del producto.")
+    if chart.mapping:
+        pairs = ", ".join(
+            f"{esc(generic)} → {esc(own)}" + (f" ({esc(chart.name_of(own))})" if chart.name_of(own) else "")
+            for generic, own in sorted(chart.mapping.items())
+        )
+        parts.append(f"Equivalencias de la empresa (se aplican al exportar): {pairs}.")
+    body = "".join(f"<p class='meta'>{p}</p>" for p in parts)
+    codes = {row["code"]: row["invoices"] for row in worklist.chart_codes(nit, cycle_id)}
+    refused = chart_store.unexportable(chart, set(codes))
+    if refused:
+        listed = ", ".join(f"{esc(code)} ({esc(codes[code])} factura(s))" for code in refused)
+        body += (
+            f"<p class='err'>Cuentas que el programa contable de la empresa rechazaría: {listed}. Agregue la "
+            "equivalencia (quincena chart map) o reclasifique esas facturas: la exportación no se hará con ellas.</p>"
+        )
+    return f"<div class='chart' id='plan-de-cuentas'>{body}</div>"
+
+
+def _account_shown(account: str, chart: chart_store.CompanyChart) -> str:
+    """A line's account as the accountant knows it: its name in the company's chart, and where the map
+    books a generic sub-account."""
+    name = chart.name_of(account)
+    shown = esc(account) + (f" {esc(name)}" if name and chart.has_chart else "")
+    exported = chart.export_code(account)
+    if exported and exported != account:
+        shown += f" → {esc(exported)} (equivalencia de la empresa)"
+    return shown
 
 
 # --- pages ------------------------------------------------------------------------------------------
@@ -352,8 +396,12 @@ def company_page(
     offers = lookalikes.page_offers(nit, cycle_id, shown) if person.can_write else {}
     reopen = _reopen_confirmation(nit, cycle_id)
     view = view_query(request.query_params)
+    chart = chart_store.load(nit)
+    summary += _chart_section(nit, cycle_id, chart)
     forms = "".join(
-        _invoice_form(request, cycle_id, nit, inv, person, error if inv["id"] in near else "", offers, reopen, view)
+        _invoice_form(
+            request, cycle_id, nit, inv, person, error if inv["id"] in near else "", offers, reopen, view, chart
+        )
         for inv in shown
     )
     forms = forms or "<p class='meta'>(ninguna)</p>"
@@ -374,7 +422,7 @@ def company_page(
     counted = f"{len(invoices)} de {len(every)}" if chosen.active else f"{len(every)}"
     body = (
         notice + (f"<p class='err' id='aprobacion'>{esc(warning)}</p>" if warning else "")
-        + _ask_again_form(request, cycle_id, nit, person) + summary + _datalist()
+        + _ask_again_form(request, cycle_id, nit, person) + summary + _datalist(nit)
         + f"<h2>Facturas por revisar ({counted})</h2>"
         + _filter_form(company_url, every, chosen)
         + (_bulk_link(company_url, invoices, chosen) if person.can_write else "")
@@ -482,7 +530,7 @@ def invoice_page(request: Request, cycle_id: str, nit: str, invoice_id: InvoiceI
         raise HTTPException(status_code=404, detail="la factura no es de esta empresa en este ciclo")
     offers = lookalikes.page_offers(nit, cycle_id, [invoice]) if person.can_write else {}
     form = _invoice_form(request, cycle_id, nit, invoice, person, "", offers, _reopen_confirmation(nit, cycle_id))
-    body = _datalist() + form
+    body = _datalist(nit) + form
     return _page(request, f"Factura {invoice['number']}", body, person)
 
 
@@ -526,14 +574,17 @@ def _invoice_form(
     offers: dict[int, list[lookalikes.Offer]],
     reopen: str,
     view: str = "",
+    chart: chart_store.CompanyChart | None = None,
 ) -> str:
     base = _base(request)
+    chart = chart or chart_store.load(nit)
     company = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}"
     action = f"{company}/factura/{invoice['id']}"
     rows = []
     for ln in invoice["lines"]:
         proposal = (
-            f"{esc(ln['account'])} ({esc(SOURCE_ES.get(ln['source'], ln['source']))}, {esc(ln['confidence'])})"
+            f"{_account_shown(ln['account'], chart)} "
+            f"({esc(SOURCE_ES.get(ln['source'], ln['source']))}, {esc(ln['confidence'])})"
             if ln["account"]
             else "<span class='reason'>sin propuesta</span>"
         )
@@ -634,6 +685,12 @@ def _history_item(h: dict[str, Any]) -> str:
 @app.get("/cuentas")
 def accounts_search(q: str, person: Reader) -> JSONResponse:
     return JSONResponse([{"code": a.code, "name": a.name} for a in worklist.search_accounts(q)])
+
+
+@app.get("/ciclo/{cycle_id}/empresa/{nit}/cuentas")
+def company_accounts_search(cycle_id: str, nit: str, q: str, person: Reader) -> JSONResponse:
+    _check(cycle_id, nit, person)
+    return JSONResponse([{"code": a.code, "name": a.name} for a in worklist.search_accounts(q, company_nit=nit)])
 
 
 # --- actions ------------------------------------------------------------------------------------------

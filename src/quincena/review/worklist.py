@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
+from quincena.chart import store as chart_store
 from quincena.core import db, puc
 
 _REASONS = re.compile(r";\s*(?=item \d+:)")
@@ -54,25 +55,33 @@ def invoice(company_nit: str, cycle_id: str, invoice_id: int) -> dict[str, Any] 
     return rows[0] if rows else None
 
 
+def chart_codes(company_nit: str, cycle_id: str) -> list[dict[str, Any]]:
+    """The accounts the company-cycle's entries use, with their invoice counts."""
+    return db.query("chart_cycle_codes", {"company_nit": company_nit, "cycle_id": cycle_id})
+
+
 def quarantined(company_nit: str, cycle_id: str) -> list[dict[str, Any]]:
     """The company's quarantined inbox files of the cycle with their reasons."""
     return db.query("review_quarantined_files", {"company_nit": company_nit, "cycle_id": cycle_id})
 
 
-def purchase_accounts() -> list[puc.Account]:
-    """The catalog's purchase sub-accounts (the only accounts a line may take), by code."""
+def purchase_accounts(company_nit: str | None = None) -> list[Any]:
+    """The accounts a line may take, by code: the company's own (its chart) or the catalog's purchase
+    sub-accounts (each with ``code`` and ``name``)."""
+    if company_nit:
+        return sorted(chart_store.targets(company_nit).values(), key=lambda a: a.code)
     return sorted(puc.purchase_accounts().values(), key=lambda a: a.code)
 
 
-def search_accounts(text: str, limit: int = 20) -> list[puc.Account]:
-    """Purchase sub-accounts whose code starts with, or whose name contains, ``text`` (accents ignored)."""
+def search_accounts(text: str, limit: int = 20, company_nit: str | None = None) -> list[Any]:
+    """Accounts a line may take whose code starts with, or whose name contains, ``text`` (accents ignored)."""
     from quincena.classify.classifier import description_key
 
     wanted = text.strip()
     words = description_key(wanted)
     found = [
         a
-        for a in purchase_accounts()
+        for a in purchase_accounts(company_nit)
         if (wanted.isdigit() and a.code.startswith(wanted)) or (words and words in description_key(a.name))
     ]
     return found[:limit]

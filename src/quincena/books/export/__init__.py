@@ -20,6 +20,8 @@ from typing import Any
 from quincena.books.export import changes, templates, vouchers, writers
 from quincena.books.export.templates import Template, TemplateError
 from quincena.books.export.vouchers import ExportError
+from quincena.chart import store as chart_store
+from quincena.chart.reading import ChartError
 from quincena.core import db
 
 log = logging.getLogger(__name__)
@@ -146,7 +148,11 @@ def _export(cur, conn, template: Template, nit: str, cycle_id: str, out_dir: Pat
     numbering = {**key, "voucher_type": template.voucher_type, "first_number": template.first_number}
     cur.execute(db.load_sql("export_assign_numbers"), numbering)
     cur.execute(db.load_sql("export_lines"), numbering)
-    found = vouchers.group(list(cur.fetchall()))
+    try:  # the codes the company's own program accepts (its chart, its map), or no file at all
+        journal = chart_store.in_company_codes(chart_store.load(nit, conn), list(cur.fetchall()))
+    except ChartError as exc:
+        raise ExportError(f"{nit} {cycle_id}: nothing exported: {exc}") from None
+    found = vouchers.group(journal)
     if not found:
         return ExportResult(nit, cycle_id, template.format, "empty", None, 0, 0)
     parts = vouchers.split(found, template.row_limit)

@@ -3,6 +3,9 @@
 It answers only the classification wire format (a contract any DeepSeek-compatible server can be
 tested against): the LAST user message holds ``{"items": [{"id": ..., "description": ...,
 "supplier_name": ..., ...}]}``; the answer is ``{"classifications": [{"id", "account", "confidence"}]}``.
+A system message listing a company's own accounts (lines ``code name [sub-account]``, as
+``classify.prompt.company_block`` writes them) makes it answer with one of those accounts: the one under
+the sub-account its rules chose whose name shares most words with the line.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ RULES: tuple[tuple[str, str], ...] = (
     ("143501", r"mercancia|para la venta|inventario"),
 )
 _COMPILED = tuple((account, re.compile(pattern)) for account, pattern in RULES)
+_CHART_LINE = re.compile(r"^(\d{6,12}) (.+) \[(\d{6})\]$", re.MULTILINE)
 
 
 def normalize(text: str) -> str:
@@ -84,14 +88,38 @@ def extract_items(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
     return None
 
 
+def company_accounts(messages: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+    """A company's own accounts listed in the system messages: sub-account -> [(code, name)]."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for message in messages:
+        if message.get("role") == "system":
+            for code, name, parent in _CHART_LINE.findall(str(message.get("content") or "")):
+                found.setdefault(parent, []).append((code, normalize(name)))
+    return found
+
+
+def own_account(account: str, text: str, accounts: dict[str, list[tuple[str, str]]]) -> str:
+    """The company's account under ``account`` whose name shares most words with ``text`` (first on a tie);
+    the sub-account itself (which the caller then refuses) when the company has none under it."""
+    under = accounts.get(account)
+    if not under:
+        return account
+    words = set(normalize(text).split())
+    return max(under, key=lambda entry: (len(words & set(entry[1].split())), -under.index(entry)))[0]
+
+
 def answer(messages: Sequence[Mapping[str, Any]], rng: random.Random, off_catalog_rate: float = 0.0) -> str:
     """The model's content for a request (JSON text)."""
     items = extract_items(messages)
     if items is None:
         return json.dumps({"answer": "Solo clasifico líneas de factura en el PUC."}, ensure_ascii=False)
+    chart = company_accounts(messages)
     results = []
     for item in items:
-        account, confidence = classify_line(str(item.get("description", "")), str(item.get("supplier_name", "")))
+        description = str(item.get("description", ""))
+        account, confidence = classify_line(description, str(item.get("supplier_name", "")))
+        if chart:
+            account = own_account(account, description, chart)
         if off_catalog_rate and rng.random() < off_catalog_rate:
             account = rng.choice(OFF_CATALOG_ACCOUNTS)
         results.append({"id": str(item.get("id", "")), "account": account, "confidence": confidence})
