@@ -392,6 +392,63 @@ def offpeak(quick: bool) -> dict:
     }
 
 
+def _company_first(items, previous_errors=(), chart=None):
+    """The layout not chosen: the company's accounts first, in the system message, then the instructions
+    and the catalog; every company then has its own prefix from token 0."""
+    from quincena.classify import prompt
+
+    system = (chart or "") + prompt.system_prompt()
+    user = prompt.user_message(items, previous_errors)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def charts(quick: bool) -> dict:
+    """The same quincena classified three times on a cold cache and an empty memory: into the shipped
+    catalog (today), into each company's own chart placed after the shared prefix (the layout used), and
+    into it placed before the instructions (the other layout). Each company's chart differs (names carry
+    the company), so no company's block is cached for another."""
+    companies, invoices = (3, 60) if quick else (10, 150)
+    sim, nits, _ = _setup("charts", companies, invoices)
+    from quincena.chart import store
+    from quincena.classify import prompt
+    from quincena.core import config, db
+    from quincena.devtools.sample import charts as sample_charts
+
+    def forget() -> None:
+        db.query_text("DELETE FROM classifications; DELETE FROM supplier_memory; "
+                      "UPDATE invoices SET status = 'pending', status_reason = NULL")  # fmt: skip
+
+    def measured() -> dict:
+        stats = sim.stats()
+        tokens = stats["tokens"]
+        n = db.query_text("SELECT count(*) AS n FROM invoices")[0]["n"]
+        hit, miss = tokens.get("prompt_cache_hit", 0), tokens.get("prompt_cache_miss", 0)
+        outcome = db.query_text("SELECT count(*) FILTER (WHERE status = 'review') AS review FROM invoices")[0]
+        return {"requests": stats["requests"], "usd_per_1000": _usd(tokens) * 1000 / n,
+                "cache_hit_share": hit / max(1, hit + miss), "review_share": outcome["review"] / n}  # fmt: skip
+
+    out: dict = {"scale": f"{companies} companies x {invoices} invoices, memory empty, cache cold each time"}
+    sim.reset()
+    _ours(nits)
+    out["catalog"] = measured()
+    for nit in nits:
+        path = sample_charts.write_chart(config.local_dir() / f"chart-{nit}.csv", site=f"empresa {nit}")
+        store.import_chart(nit, path, "bench")
+    block = prompt.company_block(store.targets(nits[0]))
+    out["chart_block_chars"] = len(block)
+    for layout in ("after", "before"):
+        forget()
+        sim.reset()
+        if layout == "before":
+            prompt.messages = _company_first
+        _ours(nits)
+        out[f"chart_{layout}"] = measured()
+    out["ratio_after"] = out["chart_after"]["usd_per_1000"] / out["catalog"]["usd_per_1000"]
+    out["ratio_before"] = out["chart_before"]["usd_per_1000"] / out["catalog"]["usd_per_1000"]
+    sim.stop()
+    return out
+
+
 def _lognormal(mean: float, sd: float) -> tuple[float, float]:
     import math
 
@@ -401,5 +458,5 @@ def _lognormal(mean: float, sd: float) -> tuple[float, float]:
 
 if __name__ == "__main__":
     which = sys.argv[1]
-    benches = {"cost": cost, "cost2": cost2, "storm": storm, "scale": scale, "offpeak": offpeak}
+    benches = {"cost": cost, "cost2": cost2, "storm": storm, "scale": scale, "offpeak": offpeak, "charts": charts}
     print(json.dumps(benches[which]("--quick" in sys.argv)))

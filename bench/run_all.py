@@ -199,6 +199,22 @@ def main() -> int:
             row("2b cost 2 cycles", f"cycle {n}: invoices; requests ours / naive",
                 f"{c['invoices']}; {c['requests_ours']} / {c['requests_naive']}", "(info)", None)  # fmt: skip
 
+    print("2c. cost of classifying into each company's own chart of accounts ...", flush=True)
+    charts = run("inprocess.py", "charts", *flag, timeout=1800)
+    if "error" in charts:
+        notes.append(charts["error"])
+        row("2c own charts", "error", "see notes", "<= 1.50", False)
+    else:
+        row("2c own charts", f"USD per 1,000 invoices, own chart after the shared prefix ÷ catalog [{charts['scale']}]",
+            f"{charts['ratio_after']:.2f}", "<= 1.50", charts["ratio_after"] <= 1.50)  # fmt: skip
+        row("2c own charts", "the same with the company's accounts before the instructions (layout not chosen)",
+            f"{charts['ratio_before']:.2f}", "(info)", None)  # fmt: skip
+        for name in ("catalog", "chart_after", "chart_before"):
+            c = charts[name]
+            row("2c own charts", f"{name}: USD / 1,000 invoices; cache-hit share; requests; in review",
+                f"{c['usd_per_1000']:.4f}; {c['cache_hit_share']:.0%}; {c['requests']}; {c['review_share']:.0%}",
+                "(info)", None)  # fmt: skip
+
     print("5. scale: every company's batches through the lanes, one process each (no scheduler) ...", flush=True)
     scale = run("inprocess.py", "scale", *flag, timeout=3000)
     if "error" in scale:

@@ -82,3 +82,26 @@ def test_the_export_neutralises_formulas_and_still_imports(first_cycle, tmp_path
         row["cuenta"] = "513520"
     _write(mine, tmp_path / "llena.csv")
     assert spreadsheet.import_csv(tmp_path / "llena.csv", "ana").changed_lines == len(mine)
+
+
+def test_a_company_with_its_own_chart_is_filled_in_its_codes(first_cycle, tmp_path, capsys) -> None:
+    from quincena.chart import store
+    from quincena.devtools.sample import charts
+
+    nit = first_cycle["company_nit"]
+    store.import_chart(nit, charts.write_chart(tmp_path / "siigo.csv"), "ana")
+    rows = _export(nit, tmp_path / "revision.csv")
+    for row in rows:
+        row["cuenta"], row["aprobar"] = "51952502 — Elementos de aseo y cafetería — operación", "sí"
+    generic = [dict(r) for r in rows]
+    generic[0]["cuenta"] = "519525"  # the catalog's sub-account: this company posts to its auxiliaries
+    assert main(["review", "import", str(_write(generic, tmp_path / "generica.csv"))]) == 2
+    err = capsys.readouterr().err
+    assert "línea 2: la cuenta 519525 no es una cuenta de compras activa del plan de cuentas de la empresa" in err
+    assert main(["review", "import", str(_write(rows, tmp_path / "buena.csv"))]) == 0
+    accounts = db.query_text(
+        "SELECT DISTINCT c.account_code FROM classifications c JOIN invoices i ON i.id = c.invoice_id "
+        "WHERE i.id = ANY(%s) AND c.source = 'accountant'",
+        ([int(r["factura_id"]) for r in rows],),
+    )
+    assert accounts == [{"account_code": "51952502"}]

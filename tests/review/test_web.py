@@ -299,3 +299,44 @@ def test_filters_pages_and_approving_every_complete_invoice_in_two_steps(browser
     assert f"{len(ready)} factura(s) aprobada(s)." in done.text
     assert f"Facturas por revisar ({len(in_review) - len(ready)})" in done.text
     assert "class='bulk'" not in done.text  # nothing complete is left
+
+
+def test_the_company_page_shows_its_chart_its_map_and_what_its_program_would_refuse(
+    browser, first_cycle, tmp_path
+) -> None:
+    from quincena.chart import store
+    from quincena.devtools.sample import charts
+
+    nit = first_cycle["company_nit"]
+    company = f"/review/ciclo/{CYCLE_1}/empresa/{nit}"
+    assert "Sin plan de cuentas propio" in browser.get(company).text
+    # The first quincena was classified into the catalog; the company then imports its chart (one name
+    # hostile) and maps one generic sub-account.
+    path = charts.write_chart(tmp_path / "siigo.csv", site="<script>alert(1)</script>")
+    store.import_chart(nit, path, "ana")
+    used = sorted({r["code"] for r in worklist.chart_codes(nit, CYCLE_1) if len(r["code"]) == 6})
+    purchase = next(code for code in used if code[:1] in "56")
+    (tmp_path / "mapa.csv").write_text(f"puc_code,company_code\n{purchase},{purchase}02\n", encoding="utf-8")
+    store.import_map(nit, tmp_path / "mapa.csv")
+
+    page = browser.get(company).text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert f"Plan de cuentas propio: {len(charts.chart_rows())} cuentas importadas de siigo.csv (siigo)" in page
+    assert f"Equivalencias de la empresa (se aplican al exportar): {purchase} → {purchase}02" in page
+    # Counter-accounts with one auxiliary go there on their own; a purchase sub-account with two and no map
+    # is named, with its invoices, before the export refuses it.
+    refused = store.unexportable(store.load(nit), set(used))
+    assert purchase not in refused and "240810" not in refused and refused
+    assert "Cuentas que el programa contable de la empresa rechazaría: " + f"{refused[0]} (" in page
+    # The account field offers the company's accounts, not the catalog's.
+    assert f"<option value='{purchase}02'>" in page and f"<option value='{purchase}'>" not in page
+    shown = browser.get(f"{company}/factura/{_invoice_using(nit, purchase)}").text
+    assert re.search(rf"{purchase} [^<→]+ → {purchase}02 \(equivalencia de la empresa\)", shown)
+
+
+def _invoice_using(nit: str, account: str) -> int:
+    rows = db.query_text(
+        "SELECT c.invoice_id FROM classifications c WHERE c.company_nit = %s AND c.account_code = %s LIMIT 1",
+        (nit, account),
+    )
+    return rows[0]["invoice_id"]

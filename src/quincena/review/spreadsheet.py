@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quincena.chart import store as chart_store
 from quincena.core import db
 from quincena.core.cells import safe_rows
 from quincena.review import actions, worklist
@@ -114,10 +115,11 @@ class _Planned:
 
 
 def _plan(rows: list[tuple[int, dict[str, str]]]) -> tuple[dict[int, _Planned], list[str]]:
-    """Validate every row against the catalog and the database; nothing is written here."""
+    """Validate every row against the company's accounts and the database; nothing is written here."""
     errors: list[str] = []
     planned: dict[int, _Planned] = {}
     lines_of: dict[int, dict[int, str]] = {}
+    allowed: dict[str, Any] = {}  # company -> the accounts its lines may take (its chart, or the catalog)
     for number, row in rows:
         if not row.get("cuenta") and row.get("aprobar", "").lower() not in YES:
             continue
@@ -139,7 +141,10 @@ def _plan(rows: list[tuple[int, dict[str, str]]]) -> tuple[dict[int, _Planned], 
         plan = planned.setdefault(invoice_id, _Planned(row["nit_empresa"], row["ciclo"], invoice_id))
         if row.get("cuenta"):
             try:
-                plan.accounts[line_id] = actions.account_code(row["cuenta"])
+                company = plan.company_nit
+                if company not in allowed:
+                    allowed[company] = chart_store.targets(company)
+                plan.accounts[line_id] = actions.account_code(row["cuenta"], allowed[company])
             except actions.ReviewError as exc:
                 errors.append(f"línea {number}: {exc}")
         plan.approve = plan.approve or row.get("aprobar", "").lower() in YES

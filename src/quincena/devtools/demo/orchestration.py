@@ -95,6 +95,19 @@ def generate_sample(paths: DemoPaths, settings: DemoSettings, env: dict[str, str
     return True
 
 
+def import_demo_chart(paths: DemoPaths, env: dict[str, str]) -> str:
+    """The first company keeps its books in its own chart of accounts (the sample's Siigo export): its
+    invoices are classified into its auxiliaries. Re-importing the same file changes nothing."""
+    from quincena.core import companies
+    from quincena.devtools.sample import charts
+
+    nit = sorted(companies.active_nits())[0]
+    path = charts.write_chart(paths.local / "sample-charts" / f"plan_de_cuentas_{nit}.csv")
+    argv = [*quincena_cli(), "chart", "import", "--company", nit, str(path)]
+    run_logged(paths, "sample", argv, env, "importing the first company's chart of accounts")
+    return nit
+
+
 def quincena_cli() -> list[str]:
     return [sys.executable, "-m", "quincena.cli"]
 
@@ -344,6 +357,7 @@ def start(settings: DemoSettings, wait: bool = False, timeout_s: float = 1800) -
     say(f"sample invoices: {settings.companies} companies x {settings.invoices} for {settings.cycle}")
     if not generate_sample(paths, settings, env):
         say(f"  already generated in {config.inbox_dir()} (delete {paths.sample_stamp(settings)} to redo)")
+    say(f"company {import_demo_chart(paths, env)} books to its own chart of accounts (quincena chart import)")
     if os.environ.get("AIRFLOW_CONN_DEEPSEEK_DEFAULT"):
         say("DeepSeek: your AIRFLOW_CONN_DEEPSEEK_DEFAULT (a real account: the run costs real money)")
     say(f"DeepSeek simulator on {settings.simulator_url} (5 demo keys, ~1.2 s latency, some 429s)")

@@ -18,26 +18,28 @@ LEVELS = {1: "Clase", 2: "Grupo", 4: "Cuenta", 6: "Subcuenta", 8: "Auxiliar"}
 INACTIVE = "51953003"  # Diversos: útiles, papelería… (inactiva)
 
 
-def chart_rows() -> list[tuple[str, str, str, str, str]]:
+def chart_rows(site: str = "") -> list[tuple[str, str, str, str, str]]:
+    """The chart's rows; ``site`` is added to the auxiliaries' names, so two companies' charts differ."""
+    where = f" {site}" if site else ""
     rows = []
     for account in sorted(puc.catalog(), key=lambda a: a.code):
         rows.append((account.code, account.name, LEVELS[len(account.code)], "Activa", "No"))
         if account.level != "subaccount":
             continue
         if account.purchase_target:
-            rows.append((account.code + "01", f"{account.name} — administración", "Auxiliar", "Activa", "Sí"))
-            rows.append((account.code + "02", f"{account.name} — operación", "Auxiliar", "Activa", "Sí"))
+            rows.append((account.code + "01", f"{account.name} — administración{where}", "Auxiliar", "Activa", "Sí"))
+            rows.append((account.code + "02", f"{account.name} — operación{where}", "Auxiliar", "Activa", "Sí"))
         else:
             rows.append((account.code + "01", account.name, "Auxiliar", "Activa", "Sí"))
     rows.append((INACTIVE, "Útiles y papelería — sede cerrada", "Auxiliar", "Inactiva", "Sí"))
     return sorted(rows)
 
 
-def write_chart(path: Path) -> Path:
+def write_chart(path: Path, site: str = "") -> Path:
     """The sample chart as a Siigo CSV export (';' and a UTF-8 BOM, as Excel in Spanish saves it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(HEADER)
-        writer.writerows(chart_rows())
+        writer.writerows(chart_rows(site))
     return path
