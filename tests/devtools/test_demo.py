@@ -6,6 +6,7 @@ The slow end-to-end test of the suite (~1 minute here); `make test` runs it, `-m
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -176,9 +177,25 @@ def firm_figures(local: Path, cycle_id: str) -> dict[str, Any]:
         ).fetchone()
         companies = conn.execute("SELECT count(*) FROM companies WHERE active").fetchone()[0]
         approved = conn.execute("SELECT company_nit, decision, decided_by FROM company_approvals").fetchall()
+        charted = own_chart_figures(conn)
     figures = {"statuses": statuses, "calls": calls, "attempts": attempts, "ledger": Decimal(ledger), "total": total,
-               "companies": companies}  # fmt: skip
+               "companies": companies, "own_chart": charted}  # fmt: skip
     return {**figures, "approved": approved}
+
+
+def own_chart_figures(conn) -> dict[str, Any]:
+    """The company that books to its own chart: its classifications and exported accounts outside it."""
+    (nit,) = conn.execute("SELECT DISTINCT company_nit FROM company_accounts").fetchone()
+    postable = {code for (code,) in conn.execute(
+        "SELECT code FROM company_accounts WHERE company_nit = %s AND active AND movements", (nit,))}  # fmt: skip
+    classified = [code for (code,) in conn.execute(
+        "SELECT account_code FROM classifications WHERE company_nit = %s", (nit,))]  # fmt: skip
+    exported = []
+    for (path,) in conn.execute("SELECT path FROM exports WHERE company_nit = %s AND format = 'csv'", (nit,)):
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            exported += [row["Cuenta"] for row in csv.DictReader(handle, delimiter=";")]
+    return {"classified": len(classified), "outside": sorted(set(classified + exported) - postable),
+            "exported": len(exported)}  # fmt: skip
 
 
 def test_demo_halts_on_a_402_resumes_green_and_stops_clean(demo_env: dict[str, str]) -> None:
@@ -222,6 +239,9 @@ def test_demo_halts_on_a_402_resumes_green_and_stops_clean(demo_env: dict[str, s
     answered = requests.get(f"{simulator}/admin/stats", timeout=10).json()["requests_per_key"]
     assert figures["calls"] == figures["attempts"] == sum(answered.values())
     assert (local / "reports" / cycle_id / "cycle_report.html").is_file()
+    # The first company books to its own chart: classified and exported only in its postable accounts.
+    charted = figures["own_chart"]
+    assert charted["classified"] > 0 and charted["exported"] > 0 and charted["outside"] == [], charted
 
     # deepseek_default is a metadata-DB connection the UI lists (secrets masked); the weekly DAG is on.
     headers = {"Authorization": f"Bearer {token}"}

@@ -109,7 +109,8 @@ def test_no_database_fails_and_the_checks_that_need_it_say_so(
     monkeypatch.setenv(db.CONN_ENV, "postgresql://postgres@127.0.0.1:1/quincena")
     checks = run()
     assert checks["database"].status == doctor.FAIL and "cannot reach" in checks["database"].detail
-    assert not_ok(checks) == {"database": "FAIL", "inbox": "WARN", "registry": "WARN", "deepseek balance": "WARN"}
+    expected = {"database": "FAIL", "inbox": "WARN", "registry": "WARN", "deepseek balance": "WARN", "charts": "WARN"}
+    assert not_ok(checks) == expected
     assert main(["doctor", "--on", ON.isoformat()]) == 2
     assert "FAIL  database" in capsys.readouterr().out
 
@@ -252,3 +253,25 @@ def test_registry_empty_fails_and_an_unknown_ica_city_warns(stack: Path) -> None
     assert not_ok(checks) == {"registry": "WARN"} and f"{NITS[1]} (99999)" in checks["registry"].detail
     db.query_text("UPDATE companies SET active = false")
     assert run()["registry"].status == doctor.FAIL
+
+
+def test_a_chart_without_purchase_accounts_fails_and_an_unmapped_counter_account_warns(stack: Path, tmp_path) -> None:
+    from quincena.chart import store
+    from quincena.devtools.sample import charts
+
+    path = charts.write_chart(tmp_path / "siigo.csv")
+    store.import_chart(NITS[0], path, "ana")
+    assert run()["charts"].detail == "1 company with its own chart, complete"
+    # A second auxiliary under IVA descontable: the export cannot choose between them.
+    text = path.read_text(encoding="utf-8-sig").replace(
+        "24081001;", "24081002;IVA descontable importaciones;Auxiliar;Activa;Sí\n24081001;"
+    )
+    (tmp_path / "two.csv").write_text(text, encoding="utf-8")
+    store.import_chart(NITS[0], tmp_path / "two.csv", "ana")
+    checks = run()
+    assert not_ok(checks) == {"charts": "WARN"} and f"{NITS[0]} (240810)" in checks["charts"].detail
+    only_cash = "Código;Nombre;Transaccional\n1;Activo;No\n11;Disponible;No\n1105;Caja;No\n110505;Caja general;Sí\n"
+    (tmp_path / "caja.csv").write_text(only_cash, encoding="utf-8")
+    store.import_chart(NITS[1], tmp_path / "caja.csv", "ana", "siigo")
+    checks = run()
+    assert checks["charts"].status == doctor.FAIL and NITS[1] in checks["charts"].detail

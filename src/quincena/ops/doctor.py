@@ -340,6 +340,35 @@ def check_registry(ctx: Context) -> Check:
     return Check("registry", OK, f"{len(rows)} active companies, each with its tax profile")
 
 
+# The counter-accounts an entry may carry: every one must have a postable account in a company's own chart.
+COUNTER_ACCOUNTS = ("220505", "233525", "233550", "233595", "236515", "236525", "236530", "236540", "236701",
+                    "236801", "240810")  # fmt: skip
+
+
+def check_charts(ctx: Context) -> Check:
+    if not ctx.database:
+        return _needs_database("charts")
+    from quincena.chart import store
+    from quincena.core import db
+
+    nits = [r["company_nit"] for r in db.query_text("SELECT DISTINCT company_nit FROM company_accounts ORDER BY 1")]
+    if not nits:
+        return Check("charts", OK, "no company keeps its own chart: every one is classified into the catalog")
+    empty, refused = [], []
+    for nit in nits:
+        chart = store.load(nit)
+        if not chart.targets():
+            empty.append(nit)
+        if missing := store.unexportable(chart, set(COUNTER_ACCOUNTS)):
+            refused.append(f"{nit} ({', '.join(missing)})")
+    if empty:
+        return Check("charts", FAIL, f"no active account that takes purchases in the chart of {', '.join(empty)}")
+    if refused:
+        return Check("charts", WARN, "counter-accounts with no postable account (map them, or the export stops): "
+                     + "; ".join(refused))  # fmt: skip
+    return Check("charts", OK, f"{len(nits)} compan{'y' if len(nits) == 1 else 'ies'} with its own chart, complete")
+
+
 CHECKS: tuple[Callable[[Context], Check], ...] = (
     check_database,
     check_deepseek_connection,
@@ -353,6 +382,7 @@ CHECKS: tuple[Callable[[Context], Check], ...] = (
     check_timezone,
     check_tax_rules,
     check_registry,
+    check_charts,
 )
 
 
