@@ -116,7 +116,8 @@ def admin_password(local: Path) -> str:
 
 def airflow_token(base: str, local: Path) -> str:
     password = admin_password(local)
-    response = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=10)
+    # The api-server's first token right after start can take over 10 s on a loaded 2-core machine.
+    response = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=60)
     response.raise_for_status()
     return response.json()["access_token"]
 
