@@ -194,7 +194,10 @@ def quincena_cycle():
 
         if cycle_plan is None:
             raise AirflowFailException("the plan task failed (see its log)")
-        cycle.check_complete(cycle_plan)
+        try:
+            cycle.check_complete(cycle_plan)
+        except cycle.IncompleteCompany as exc:  # the lanes have ended: only a person's resume can finish them
+            raise AirflowFailException(str(exc)) from exc
 
     cycle_plan = plan()
     company_targets = targets(cycle_plan)

@@ -377,7 +377,7 @@ def check_complete(cycle_plan: dict[str, Any]) -> None:
         return
     incomplete = [t["company_nit"] for t in company_targets(cycle_plan) if company_pending(t)]
     if incomplete:
-        raise RuntimeError(
+        raise IncompleteCompany(
             f"cycle {cycle_plan['cycle_id']}: {len(incomplete)} compan(ies) with pending invoices: "
             f"{', '.join(incomplete)} — fix the cause (see the failed classify_lane logs), then clear the failed "
             "classify_lane tasks with their downstream"
