@@ -157,6 +157,9 @@ def test_the_cli_imports_shows_and_refuses_in_one_line_per_row(company, tmp_path
         return subprocess.run([sys.executable, "-m", "quincena.cli", "chart", *args], capture_output=True, text=True)
 
     path = charts.write_chart(tmp_path / "siigo.csv")
+    hostile = '=HYPERLINK("http://x.test";"Energía planta")'  # a name from the company's file
+    rows = [(c, hostile if c == "51353002" else n, *rest) for c, n, *rest in charts.chart_rows()]
+    _csv(path, rows, header=charts.HEADER)
     done = cli("import", "--company", company, str(path))
     assert done.returncode == 0, done.stderr
     assert f"{len(charts.chart_rows())} accounts imported" in done.stdout and "added" in done.stdout
@@ -164,6 +167,8 @@ def test_the_cli_imports_shows_and_refuses_in_one_line_per_row(company, tmp_path
     shown = cli("show", "--company", company)
     assert shown.returncode == 0 and shown.stdout.startswith("code,name,parent,active,movements\n")
     assert "51353001,Servicios: energía eléctrica — administración,513530,true,true" in shown.stdout
+    assert '\n51353002,"\'=HYPERLINK(""http://x.test"";' in shown.stdout  # shown as text, never a formula
+    assert store.load(company).accounts["51353002"]["name"] == hostile
     # What `show` prints imports back unchanged (the generic program).
     (tmp_path / "again.csv").write_text(shown.stdout, encoding="utf-8")
     assert "nothing changed" in cli("import", "--company", company, str(tmp_path / "again.csv")).stdout

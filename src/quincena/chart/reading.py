@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from quincena.core import config, puc, spreadsheet
+from quincena.core import cells, config, puc, spreadsheet
 
 LENGTHS = (1, 2, 4, 6, 8, 10, 12)
 _LEVELS = {"clase": 1, "grupo": 2, "cuenta": 4, "subcuenta": 6}
@@ -188,7 +188,7 @@ def _parse_row(
     problems = []
     if len(code) not in LENGTHS:
         problems.append(f"code {code} has {len(code)} digits: the PUC uses 1, 2, 4, 6 and auxiliaries 8, 10 or 12")
-    name = " ".join(cell("name").split())
+    name = " ".join(cells.unquoted(cell("name")).split())
     if not name:
         problems.append(f"account {code} has no name")
     declared = cell("parent").replace(".", "").replace(" ", "") or None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from quincena.cli import UserError
 from quincena.cli.db import prepare_database
+from quincena.core.cells import safe_list
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
@@ -65,9 +66,9 @@ def _show(args: argparse.Namespace) -> int:
               f"by {last['imported_by']}: {last['accounts']} accounts", file=sys.stderr)  # fmt: skip
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(("code", "name", "parent", "active", "movements"))
-        for a in chart.accounts.values():
-            writer.writerow((a["code"], a["name"], a["parent"] or "", str(a["active"]).lower(),
-                             str(a["movements"]).lower()))  # fmt: skip
+        for a in chart.accounts.values():  # a name from the company's file never runs as a formula
+            writer.writerow(safe_list((a["code"], a["name"], a["parent"] or "", str(a["active"]).lower(),
+                                       str(a["movements"]).lower())))  # fmt: skip
     for row in store.mapping(args.company):
         print(f"# map {row['puc_code']} -> {row['company_code']} ({row['file_name']})", file=sys.stderr)
     return 0

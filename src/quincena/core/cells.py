@@ -30,6 +30,12 @@ def safe_cell(value: T) -> T | str:
     return value
 
 
+def unquoted(text: str) -> str:
+    """A cell read back from a file we wrote: the ``'`` that ``safe_cell`` put before formula-like text
+    dropped, so the file imports as the original text."""
+    return text[1:] if text.startswith("'") and is_formula_like(text[1:]) else text
+
+
 def safe_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A csv.DictWriter row with every cell through ``safe_cell``."""
     return {key: safe_cell(value) for key, value in row.items()}
