@@ -2,8 +2,9 @@
 components with our plugin, the real scheduler): the cycle run classifies and ends; each company's
 quincena_books run waits at its approval request (awaiting input, holding no worker); the next quincena's
 run starts and ends while they wait; in headless Chromium the accountant logs in, opens the review page,
-corrects a line and approves the invoice; then each company is approved or rejected through Airflow's REST
-API (``PATCH …/hitlDetails``), one of them twice at the same moment, and the decisions are recorded.
+corrects a line (Enter saves), repeats it on its look-alike lines with one click and approves the invoice;
+then each company is approved or rejected through Airflow's REST API (``PATCH …/hitlDetails``), one of them
+twice at the same moment, and the decisions are recorded.
 
 The browser part needs Debian's ``chromium`` and ``chromium-driver`` (`.ci/run` installs them); without
 them it is skipped with that reason, the REST part still runs.
@@ -189,22 +190,58 @@ def test_anonymous_requests_to_the_review_page_are_refused(stack) -> None:
     assert requests.get(f"{stack['base']}/review/", headers=_auth(stack["token"]), timeout=60).status_code == 200
 
 
+def _line_with_look_alikes(stack: dict[str, Any], cycle_id: str) -> dict[str, Any]:
+    """A line of an invoice in review whose supplier has other lines of the same description in the quincena
+    (in review or classified), the first company's (its own chart) first: the lines one correction reaches."""
+    from quincena.classify.classifier import description_key
+
+    rows = _firm(
+        stack,
+        "SELECT i.company_nit, i.id, i.status, i.supplier_nit, l.id, l.description, c.account_code "
+        "FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id "
+        "LEFT JOIN classifications c ON c.invoice_line_id = l.id "
+        "WHERE i.cycle_id = %s AND i.status IN ('review', 'classified') ORDER BY i.company_nit, i.id, l.line_no",
+        (cycle_id,),
+    )
+    groups: dict[tuple[str, str, str], list[tuple]] = {}
+    for row in rows:
+        groups.setdefault((row[0], row[3], description_key(row[5])), []).append(row)
+    for group in groups.values():
+        source = next((r for r in group if r[2] == "review"), None)
+        if source and len(group) > 1:
+            nit, invoice_id, _, _, line_id, description, proposal = source
+            return {"nit": nit, "invoice_id": invoice_id, "line_id": line_id, "description": description,
+                    "proposal": proposal, "alike": [r[4] for r in group if r is not source],
+                    "accounts": {r[6] for r in group}}  # fmt: skip
+    pytest.fail("the demo's sample must repeat a supplier's line on an invoice in review")
+
+
+def _another_account(stack: dict[str, Any], nit: str, cycle_id: str, line: dict[str, Any]) -> str:
+    """An account the line may take that no line of its group has yet, from the page's own account search (the
+    company's chart when it has one, else the catalog): another auxiliary of the proposal's sub-account when
+    there is one (administración → operación), else a service account."""
+    url = f"{stack['base']}/review/ciclo/{cycle_id}/empresa/{nit}/cuentas"
+    for prefix in ((line["proposal"] or "")[:6], "5135"):
+        found = requests.get(url, params={"q": prefix}, headers=_auth(stack["token"]), timeout=60)
+        found.raise_for_status()
+        free = [a["code"] for a in found.json() if a["code"] not in line["accounts"]]
+        if prefix and free:
+            return free[0]
+    pytest.fail(f"no account to correct line {line['line_id']} to")
+
+
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=NO_BROWSER)
-def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, waiting, tmp_path) -> None:
+def test_in_a_browser_the_accountant_corrects_repeats_on_look_alikes_and_approves(stack, waiting, tmp_path) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     cycle_id = stack["run"]["conf"]["cycle"]
-    row = _firm(
-        stack,
-        "SELECT i.id, i.company_nit, l.id, c.account_code FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id "
-        "LEFT JOIN classifications c ON c.invoice_line_id = l.id WHERE i.status = 'review' "
-        "ORDER BY c.id IS NOT NULL, i.id, l.line_no LIMIT 1",
-    )
-    assert row, "the demo must leave invoices in review"
-    invoice_id, nit, line_id, proposal = row[0]
-    account = "513595" if proposal == "513520" else "513520"  # a correction, whatever was proposed
+    line = _line_with_look_alikes(stack, cycle_id)
+    nit, invoice_id, line_id = line["nit"], line["invoice_id"], line["line_id"]
+    account = _another_account(stack, nit, cycle_id, line)
+    shots = Path(os.environ.get("REVIEW_SCREENSHOTS", tmp_path))  # set to docs/ to refresh the README's
 
     with _logged_in(stack["ui"], "admin", _admin_password(stack["local"])) as driver:
         wait = WebDriverWait(driver, 60)
@@ -213,8 +250,21 @@ def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, wai
         assert "Facturas por revisar" in driver.page_source and "Archivos en cuarentena" in driver.page_source
         field.clear()
         field.send_keys(account)
-        screenshot = os.environ.get("REVIEW_SCREENSHOT")  # set to refresh docs/review-page.png
-        driver.save_screenshot(screenshot or str(tmp_path / "review.png"))
+        driver.save_screenshot(str(shots / "review-page.png"))
+        field.send_keys(Keys.ENTER)  # Enter in an account field saves (the form's first button is «Guardar»)
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.ok")))
+        assert f"Factura {invoice_id}: 1 línea(s) guardada(s)" in driver.page_source
+
+        form = wait.until(ec.presence_of_element_located((By.ID, f"factura-{invoice_id}")))
+        offer = form.find_element(By.CSS_SELECTOR, f"button.repeat[formaction$='/linea/{line_id}/igualar']")
+        assert offer.get_attribute("value") == f"description:{len(line['alike'])}"
+        assert f"Aplicar {account} a {len(line['alike'])} línea(s) con la misma descripción" in offer.text
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", offer)
+        driver.save_screenshot(str(shots / "look-alikes.png"))
+        offer.click()
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.ok")))
+        assert f"Cuenta aplicada a {len(line['alike'])} línea(s) parecida(s)" in driver.page_source
+
         form = driver.find_element(By.ID, f"factura-{invoice_id}")
         form.find_element(By.CSS_SELECTOR, "button[value='aprobar']").click()
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.ok")))
@@ -227,8 +277,15 @@ def test_in_a_browser_the_accountant_corrects_and_approves_an_invoice(stack, wai
         "WHERE invoice_id = %s ORDER BY id",
         (invoice_id,),
     )
-    expected = ("filled" if proposal is None else "changed", proposal, account, "admin")
+    expected = ("filled" if line["proposal"] is None else "changed", line["proposal"], account, "admin")
     assert audit[0] == expected and audit[-1][0] == "approved_invoice"
+    repeated = _firm(stack, "SELECT invoice_line_id, new_account, changed_by, applied_from_line_id "
+                     "FROM classification_history WHERE invoice_line_id = ANY(%s) ORDER BY invoice_line_id",
+                     (line["alike"],))  # fmt: skip
+    assert repeated == [(alike, account, "admin", line_id) for alike in sorted(line["alike"])]  # one row per line
+    booked = _firm(stack, "SELECT DISTINCT account_code FROM classifications WHERE invoice_line_id = ANY(%s)",
+                   ([line_id, *line["alike"]],))  # fmt: skip
+    assert booked == [(account,)]
     assert _firm(stack, "SELECT count(*) FROM journal_lines WHERE invoice_id = %s", (invoice_id,))[0][0] > 0
     taught = _firm(stack, "SELECT source, confidence FROM supplier_memory WHERE account_code = %s", (account,))
     assert ("accountant", 1) in taught
