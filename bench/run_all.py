@@ -293,6 +293,30 @@ def main() -> int:
                 f"{figures['p50_ms']:.0f} / {figures['p95_ms']:.0f} ms", "p95 < 300 ms", figures["p95_ms"] < 300,
                 REVIEW_BASELINE.get(page, ""))  # fmt: skip
 
+    print("9. the accountant's effort: form submissions to take the demo's sample to approvable ...", flush=True)
+    effort = run("review_effort.py", *flag)
+    if "error" in effort:
+        notes.append(effort["error"])
+        row("9 review effort", "error", "see notes", "< line by line", False)
+    else:
+        before, after = effort["line_by_line"], effort["look_alikes"]
+        clean = all(s["left_in_review"] == 0 and s["reviewed_lines_wrong"] == 0 for s in (before, after))
+        row("9 review effort", f"submissions: look-alikes + bulk ÷ line by line [{effort['scale']}]",
+            f"{after['submissions']} / {before['submissions']} = {effort['ratio']:.2f}", "< 1, all approvable",
+            clean and effort["ratio"] < 1)  # fmt: skip
+        row("9 review effort", "invoices; lines; lines to correct, in review at the start",
+            f"{effort['invoices_in_review']}; {effort['lines_in_review']}; {effort['lines_to_correct']}", "(info)",
+            None)  # fmt: skip
+        row("9 review effort", "look-alikes session: " + ", ".join(after["by_kind"]),
+            " / ".join(str(n) for n in after["by_kind"].values()), "(info)", None)  # fmt: skip
+        row(
+            "9 review effort",
+            "submissions per company with invoices in review: line by line / look-alikes",
+            f"{before['per_company_with_review']:.1f} / {after['per_company_with_review']:.1f}",
+            "(info)",
+            None,
+        )
+
     total = time.monotonic() - began
     print(f"total {total:.0f} s", flush=True)
     write_results(args, rows, notes, total, pools, scale)
