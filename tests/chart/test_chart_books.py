@@ -119,3 +119,51 @@ def test_a_removed_account_sends_the_remembered_line_to_review(ready, tmp_path) 
     exported = export.export_company(second)
     for path in exported["formats"][0]["files"]:
         assert f";{removed};" not in Path(path).read_text(encoding="utf-8-sig")
+
+
+def test_lines_classified_before_the_chart_are_approved_through_the_map_and_a_removed_account_is_refused(
+    ready, tmp_path
+) -> None:
+    target = _quincena(Q1)
+    nit = target["company_nit"]
+    cycle.classify(target, concurrency=2)  # no chart yet: the catalog's sub-accounts
+    cycle.store_entries(target)
+    chart_file = charts.write_chart(tmp_path / "siigo.csv")
+    store.import_chart(nit, chart_file, "ana")
+    used = sorted({r["account_code"] for r in _classified(Q1)})
+    with (tmp_path / "mapa.csv").open("w", encoding="utf-8") as handle:
+        handle.write("puc_code,company_code\n" + "".join(f"{code},{code}02\n" for code in used if len(code) == 6))
+    store.import_map(nit, tmp_path / "mapa.csv")
+
+    # A line still on its generic code is approved as it is: the map books it to the company's auxiliary.
+    first, second = worklist.invoices(nit, Q1)[:2]
+    assert all(len(ln["account"] or "") == 6 for ln in first["lines"])
+    assert actions.approve_invoice(nit, Q1, first["id"], "ana").status == "classified"
+    shown = {ln["line_id"]: ln["account"] for ln in first["lines"]}
+    assert actions.reclassify(nit, Q1, first["id"], {**shown, first["lines"][0]["line_id"]: "51953001"},
+                              "ana").changed_lines == 1  # fmt: skip
+    with pytest.raises(actions.ReviewError, match="plan de cuentas de la empresa"):  # not mapped, two auxiliaries
+        actions.save_accounts(nit, Q1, second["id"], {second["lines"][0]["line_id"]: "513595"}, "ana")
+
+    # The accountant's own choice is checked again at approval: the company closed that account meanwhile.
+    actions.save_accounts(nit, Q1, second["id"], {ln["line_id"]: "51953002" for ln in second["lines"]}, "ana")
+    with chart_file.open(encoding="utf-8-sig") as handle:
+        kept = [line for line in handle if not line.startswith("51953002;")]
+    (tmp_path / "siigo2.csv").write_text("".join(kept), encoding="utf-8")
+    assert store.import_chart(nit, tmp_path / "siigo2.csv", "ana").removed == ["51953002"]
+    warnings = store.broken_by_chart(nit)  # what `quincena chart import` prints after the import
+    assert f"51953002 is used by 1 invoice(s) of {Q1} not yet approved: re-classify them on the review page" in warnings
+    assert ("the map books 519530 to 51953002" in " ".join(warnings)) == ("519530" in used)
+    with pytest.raises(actions.ReviewError, match="la cuenta 51953002 no es una cuenta de compras activa"):
+        actions.approve_invoice(nit, Q1, second["id"], "ana")
+    with pytest.raises(actions.ReviewError):
+        actions.approve_many(nit, Q1, [second["id"]], "ana")
+    assert worklist.invoice(nit, Q1, second["id"])["status"] == "review"
+
+
+def test_a_code_is_read_as_the_accountant_types_it() -> None:
+    allowed = {"513530010101": object(), "51353001": object()}
+    assert actions.account_code("513530010101 — Energía sede norte", allowed) == "513530010101"
+    assert actions.account_code("5135.30.01", allowed) == "51353001"
+    with pytest.raises(actions.ReviewError):
+        actions.account_code("51353001abc", allowed)

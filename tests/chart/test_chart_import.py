@@ -150,6 +150,8 @@ def test_the_map_is_validated_and_applied_to_export_codes(company, tmp_path) -> 
     assert chart.export_code("240810") == "24081001"  # its one auxiliary
     assert chart.export_code("513535") is None  # two auxiliaries and no map: the export refuses it
     assert chart.export_code(charts.INACTIVE) is None
+    with pytest.raises(ChartError, match="company 800999999 is not in the registry"):
+        store.import_map("800999999", good)
 
 
 def test_the_cli_imports_shows_and_refuses_in_one_line_per_row(company, tmp_path) -> None:
@@ -176,3 +178,47 @@ def test_the_cli_imports_shows_and_refuses_in_one_line_per_row(company, tmp_path
     assert refused.returncode == 2 and "row 2: code '51x' is not made of digits" in refused.stderr
     unknown = cli("import", "--company", "800999999", str(path))
     assert unknown.returncode == 2 and "not in the registry" in unknown.stderr
+
+
+def _lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_each_program_is_recognised_by_its_columns_under_its_title_rows(company, tmp_path) -> None:
+    tree = ["5;Gastos", "51;Operacionales de administración", "5135;Servicios", "513530;Energía eléctrica"]
+    title = ["Plan de cuentas;;;", "Ferretería El Tornillo S.A.S.;;;", ";;;"]  # what the programs write above
+    world_office = _lines(tmp_path / "wo.csv", [*title, "Código;Nombre;Activa;Acepta movimientos",
+                                                *(f"{r};Verdadero;Falso" for r in tree),
+                                                "51353001;Energía sede norte;Verdadero;Verdadero",
+                                                "51353002;Energía planta;Verdadero;Falso"])  # fmt: skip
+    program, accounts = read_chart(world_office)
+    assert program.program == "worldoffice"  # not Helisa, whose columns also include Código and Nombre
+    assert {a.code: a.movements for a in accounts if len(a.code) == 8} == {"51353001": True, "51353002": False}
+    siigo = _lines(tmp_path / "siigo.csv", ["Código;Nombre;Estado;Transaccional", *(f"{r};Activo;No" for r in tree),
+                                            "51353001;Energía sede norte;Activo;Sí"])  # fmt: skip
+    assert read_chart(siigo)[0].program == "siigo"
+    # A repeated header keeps its first column (a second, empty «Nombre» does not erase the names).
+    twice = _lines(tmp_path / "twice.csv", ["Código;Nombre;Nombre;Activa", *(f"{r};;Sí" for r in tree),
+                                            "51353001;Energía sede norte;;Sí"])  # fmt: skip
+    assert [a.name for a in read_chart(twice)[1]][-1] == "Energía sede norte"
+    wide = _lines(tmp_path / "wide.csv", ["Código;Nombre", *tree, "５１３５３００１;Energía"])
+    with pytest.raises(ChartError, match="row 6: code '５１３５３００１' is not made of digits"):
+        read_chart(wide)
+
+
+def test_an_xlsx_row_of_spaces_is_skipped_and_a_chart_without_purchase_accounts_is_refused(company, tmp_path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Código", "Nombre", "Activa", "Acepta movimientos"])
+    for row in GOOD:
+        sheet.append([int(row[0]), row[1], row[3], row[4]])
+        sheet.append(["  ", " ", None, ""])
+    book.save(tmp_path / "plan.xlsx")
+    assert store.import_chart(company, tmp_path / "plan.xlsx", "ana").accounts == len(GOOD)
+    cash_only = [r for r in GOOD if r[0].startswith("1")]
+    with pytest.raises(ChartError, match="no account of the file may take a purchase line"):
+        store.import_chart(company, _csv(tmp_path / "caja.csv", cash_only), "ana", "worldoffice")
+    assert len(store.load(company).accounts) == len(GOOD)

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from quincena.core import cells, config, puc, spreadsheet
 
 LENGTHS = (1, 2, 4, 6, 8, 10, 12)
+HEADER_SEARCH_ROWS = 15  # title rows a program writes above the header
 _LEVELS = {"clase": 1, "grupo": 2, "cuenta": 4, "subcuenta": 6}
 
 
@@ -115,11 +117,8 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
         raise ChartError(f"{path}: not a readable .xlsx ({type(exc).__name__})") from None
     try:
         sheet = book.worksheets[0]
-        table = [
-            (n, [_cell_text(v) for v in row])
-            for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-            if any(v not in (None, "") for v in row)
-        ]
+        rows = ((n, [_cell_text(v) for v in row]) for n, row in enumerate(sheet.iter_rows(values_only=True), start=1))
+        table = [(n, values) for n, values in rows if any(v.strip() for v in values)]
     finally:
         book.close()
     return _as_dicts(path, table)
@@ -132,21 +131,52 @@ def _cell_text(value: Any) -> str:
 
 
 def _as_dicts(path: Path, table: list[tuple[int, list[str]]]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Rows as dicts keyed by the normalised header. The header is the first row that names a code and a name
+    column (programs write a title, the company and a date above it); a repeated header keeps its first column."""
     if not table:
         raise ChartError(f"{path}: the file is empty")
-    _, header = table[0]
-    headers = [normalised(h) for h in header]
-    rows = [(n, dict(zip(headers, (c.strip() for c in cells), strict=False))) for n, cells in table[1:]]
+    at = next((i for i, (_, row) in enumerate(table[:HEADER_SEARCH_ROWS]) if _best_templates(_normalised(row))), 0)
+    headers = _normalised(table[at][1])
+    rows = []
+    for n, values in table[at + 1 :]:
+        row: dict[str, str] = {}
+        for header, cell in zip(headers, values, strict=False):
+            if header:
+                row.setdefault(header, cell.strip())
+        rows.append((n, row))
     return headers, rows
 
 
-def detect(headers: list[str]) -> ProgramTemplate:
-    """The first program whose code and name columns the headers hold (generic last)."""
-    for program in sorted(programs(), key=lambda p: p == "generic"):
+def _normalised(cells: list[str]) -> list[str]:
+    return [normalised(c) for c in cells]
+
+
+def _best_templates(headers: list[str]) -> list[ProgramTemplate]:
+    """The programs whose code and name columns the headers hold, those matching the most columns only."""
+    scored = []
+    for program in programs():
         candidate = template(program)
         if candidate.header_of(headers, "code") and candidate.header_of(headers, "name"):
-            return candidate
-    raise ChartError(f"no code and name columns found among the headers {', '.join(headers) or '(none)'}")
+            scored.append((sum(bool(candidate.header_of(headers, f)) for f in candidate.columns), candidate))
+    best = max((score for score, _ in scored), default=0)
+    return [candidate for score, candidate in scored if score == best]
+
+
+def detect(headers: list[str], rows: Sequence[tuple[int, dict[str, str]]] = ()) -> ProgramTemplate:
+    """The program whose columns the headers match best; on a tie, the one that reads every yes/no cell, then
+    a program's own template before the generic one. A template that leaves out a column the file has would
+    silently drop it (every auxiliary postable), so the most columns win."""
+    candidates = _best_templates(headers)
+    if not candidates:
+        raise ChartError(f"no code and name columns found among the headers {', '.join(headers) or '(none)'}")
+    return min(candidates, key=lambda c: (_unread_flags(c, headers, rows), c.program == "generic", c.program))
+
+
+def _unread_flags(candidate: ProgramTemplate, headers: list[str], rows: Sequence[tuple[int, dict[str, str]]]) -> int:
+    """How many yes/no cells of the file the template would not understand."""
+    known = candidate.true | candidate.false
+    columns = [h for h in (candidate.header_of(headers, f) for f in ("active", "movements")) if h]
+    return sum(1 for _, row in rows for h in columns if (v := normalised(row.get(h, ""))) and v not in known)
 
 
 def read_chart(path: Path, program: str | None = None) -> tuple[ProgramTemplate, list[ChartAccount]]:
@@ -154,7 +184,7 @@ def read_chart(path: Path, program: str | None = None) -> tuple[ProgramTemplate,
     if not path.is_file():
         raise ChartError(f"{path}: no such file")
     headers, rows = read_table(path)
-    chosen = template(program) if program else detect(headers)
+    chosen = template(program) if program else detect(headers, rows)
     columns = {field: chosen.header_of(headers, field) for field in chosen.columns}
     if not columns["code"] or not columns["name"]:
         raise ChartError(f"{path}: the {chosen.program} export needs a code and a name column")
@@ -183,7 +213,7 @@ def _parse_row(
     raw = cell("code")
     code = raw.replace(".", "").replace(" ", "")
     shown = raw[:24]
-    if not code.isdigit():
+    if not (code.isascii() and code.isdigit()):
         return None, [f"code {shown!r} is not made of digits"]
     problems = []
     if len(code) not in LENGTHS:

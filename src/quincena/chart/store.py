@@ -75,6 +75,20 @@ class CompanyChart:
         }
         return Targets(own, own=True)
 
+    def bookable(self) -> Targets:
+        """What a reviewed line may keep or take: the targets, and, with a chart, a catalog sub-account the
+        export books to one of them (through the map, or its one postable auxiliary), so that a line classified
+        before the chart was imported is approved as it is."""
+        own = self.targets()
+        if not own.own:
+            return own
+        generic = {
+            code: Target(code, a.name, code, a.name)
+            for code, a in puc.purchase_accounts().items()
+            if code not in own and self.export_code(code) in own
+        }
+        return Targets({**own, **generic}, own=True)
+
     def export_code(self, code: str) -> str | None:
         """The code a journal line is exported with: the map's auxiliary for a generic sub-account, the code
         itself when the company may post to it, else its one postable auxiliary; None when there is none."""
@@ -106,14 +120,21 @@ def in_company_codes(chart: CompanyChart, rows: list[dict[str, Any]]) -> list[di
             missing.setdefault(row["account"], set()).add(str(row.get("invoice_number", "")))
         out.append({**row, "account": code})
     if missing:
-        raise ChartError(
-            "; ".join(
-                f"account {code} has no postable account in the chart of company {chart.company_nit} "
-                f"(invoices {', '.join(sorted(numbers)[:5])}): map it (quincena chart map) or re-classify"
-                for code, numbers in sorted(missing.items())
-            )
-        )
+        raise ChartError("; ".join(_unexportable_reason(chart, code, shown) for code, shown in sorted(missing.items())))
     return out
+
+
+def _unexportable_reason(chart: CompanyChart, code: str, invoices: set[str]) -> str:
+    shown = f"invoices {', '.join(sorted(invoices)[:5])}"
+    if code in puc.purchase_accounts() or len(code) == 6:
+        return (
+            f"account {code} has no postable account in the chart of company {chart.company_nit} ({shown}): "
+            "map it (quincena chart map) or re-classify"
+        )
+    return (
+        f"account {code} is no longer an active account that accepts movements in the chart of company "
+        f"{chart.company_nit} ({shown}): re-classify those invoices on the review page"
+    )
 
 
 def unexportable(chart: CompanyChart, codes: set[str]) -> list[str]:
@@ -131,15 +152,22 @@ def targets(company_nit: str, conn=None) -> Targets:
     return load(company_nit, conn).targets()
 
 
+def bookable(company_nit: str, conn=None) -> Targets:
+    return load(company_nit, conn).bookable()
+
+
 def import_chart(company_nit: str, path: Path, user: str, program: str | None = None) -> ImportResult:
     """Validate the file, then replace the company's chart with it in one transaction."""
     chosen, accounts = read_chart(path, program)
+    if not CompanyChart(company_nit, [a.to_dict() for a in accounts], {}).targets():
+        raise ChartError(
+            f"{path}: no account of the file may take a purchase line (an active account that accepts movements "
+            "under one of the catalog's purchase sub-accounts): every invoice of the company would go to review"
+        )
     new_digest = digest(accounts)
     with db.transaction() as cur:
         conn = cur.connection
-        if not db.query("ingest_company_get", {"nit": company_nit}, conn):
-            raise ChartError(f"company {company_nit} is not in the registry (quincena companies import)")
-        db.execute("chart_lock", {"company_nit": company_nit}, conn)
+        _lock_company(company_nit, conn)
         old = {a["code"]: a for a in db.query("chart_accounts", {"company_nit": company_nit}, conn)}
         added, removed, changed = _differences(old, accounts)
         result = ImportResult(chosen.program, len(accounts), added, removed, changed, bool(added or removed or changed))
@@ -159,6 +187,13 @@ def import_chart(company_nit: str, path: Path, user: str, program: str | None = 
     return result
 
 
+def _lock_company(company_nit: str, conn) -> None:
+    """One writer of a company's chart and map at a time; ChartError for a company not in the registry."""
+    if not db.query("ingest_company_get", {"nit": company_nit}, conn):
+        raise ChartError(f"company {company_nit} is not in the registry (quincena companies import)")
+    db.execute("chart_lock", {"company_nit": company_nit}, conn)
+
+
 def _differences(old: dict[str, dict[str, Any]], new: list[ChartAccount]) -> tuple[list[str], list[str], list[str]]:
     """Codes added, removed, and changed (name, active or movements) from ``old`` to ``new``."""
     fresh = {a.code: a for a in new}
@@ -171,6 +206,25 @@ def _differences(old: dict[str, dict[str, Any]], new: list[ChartAccount]) -> tup
         != (fresh[code].name, fresh[code].active, fresh[code].movements)
     )
     return added, removed, changed
+
+
+def broken_by_chart(company_nit: str) -> list[str]:
+    """What the company's chart on file leaves without a postable account: accounts its open books use and
+    entries of its map, one line each (empty when nothing is)."""
+    chart = load(company_nit)
+    found = [
+        f"{row['code']} is used by {row['invoices']} invoice(s) of {row['cycles']} not yet approved: re-classify "
+        "them on the review page" + (" or map it (quincena chart map)" if len(row["code"]) == 6 else "")
+        for row in db.query("chart_codes_in_use", {"company_nit": company_nit})
+        if chart.export_code(row["code"]) is None
+    ]
+    found += [
+        f"the map books {generic} to {own}, which is no longer an active account that accepts movements: "
+        "import the map again"
+        for generic, own in sorted(chart.mapping.items())
+        if not chart.postable(own)
+    ]
+    return found
 
 
 def last_import(company_nit: str) -> dict[str, Any] | None:
@@ -191,20 +245,20 @@ def import_map(company_nit: str, path: Path) -> int:
     headers, rows = read_table(path)
     if not {"puc_code", "company_code"} <= set(headers):
         raise ChartError(f"{path}: the map needs the columns puc_code and company_code")
-    chart = load(company_nit)
     known = {a.code for a in puc.catalog() if a.level == "subaccount"}
-    errors, pairs = [], {}
-    for number, row in rows:
-        generic, own = row.get("puc_code", ""), row.get("company_code", "").replace(".", "")
-        problem = _map_problem(generic, own, known, chart, pairs)
-        if problem:
-            errors.append(f"row {number}: {problem}")
-        else:
-            pairs[generic] = own
-    if errors:
-        raise ChartError("\n".join(errors))
     with db.transaction() as cur:
-        db.execute("chart_lock", {"company_nit": company_nit}, cur.connection)
+        _lock_company(company_nit, cur.connection)  # the chart the map is checked against cannot change meanwhile
+        chart = load(company_nit, cur.connection)
+        errors, pairs = [], {}
+        for number, row in rows:
+            generic, own = (row.get(column, "").replace(".", "") for column in ("puc_code", "company_code"))
+            problem = _map_problem(generic, own, known, chart, pairs)
+            if problem:
+                errors.append(f"row {number}: {problem}")
+            else:
+                pairs[generic] = own
+        if errors:
+            raise ChartError("\n".join(errors))
         db.execute("chart_map_clear", {"company_nit": company_nit}, cur.connection)
         db.execute_many(
             "chart_map_insert",
@@ -220,7 +274,7 @@ def _map_problem(generic: str, own: str, known: set[str], chart: CompanyChart, s
         return f"{generic[:24]!r} is not a sub-account of the catalog"
     if generic in seen:
         return f"{generic} is mapped twice"
-    if not own.isdigit() or not own.startswith(generic) or len(own) <= len(generic):
+    if not (own.isascii() and own.isdigit()) or not own.startswith(generic) or len(own) <= len(generic):
         return f"{own[:24]!r} is not an auxiliary under {generic}"
     if chart.has_chart and not chart.postable(own):
         return f"{own} is not an active account of the company's chart that accepts movements"

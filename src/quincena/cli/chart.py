@@ -10,6 +10,7 @@ from pathlib import Path
 
 from quincena.cli import UserError
 from quincena.cli.db import prepare_database
+from quincena.core import es
 from quincena.core.cells import safe_list
 
 
@@ -49,6 +50,8 @@ def _import(args: argparse.Namespace) -> int:
             print(f"  {label} ({len(codes)}): {shown}")
     targets = store.targets(args.company)
     print(f"  {len(targets)} of them may take a purchase line (postable, under a purchase sub-account)")
+    for warning in store.broken_by_chart(args.company):
+        print(f"  warning: {warning}")
     return 0
 
 
@@ -62,7 +65,8 @@ def _show(args: argparse.Namespace) -> int:
         print(f"company {args.company} has no chart of its own: it is classified into the shipped catalog",
               file=sys.stderr)  # fmt: skip
     else:
-        print(f"# imported {last['imported_at']:%Y-%m-%d %H:%M %Z} from {last['file_name']} ({last['program']}) "
+        when = es.local_time(last["imported_at"])
+        print(f"# imported {when} Bogotá time from {last['file_name']} ({last['program']}) "
               f"by {last['imported_by']}: {last['accounts']} accounts", file=sys.stderr)  # fmt: skip
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(("code", "name", "parent", "active", "movements"))

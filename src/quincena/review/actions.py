@@ -38,15 +38,15 @@ class Outcome:
     entry_lines: int  # journal lines of the entry now on file (0 when not rebuilt)
 
 
-_CODE = re.compile(r"^\s*(\d{1,10})\b")
+_CODE = re.compile(r"^\s*([0-9][0-9.]{0,15})(?![\w.])")
 
 
 def account_code(text: str | None, allowed: Mapping[str, Any] | None = None) -> str:
-    """The code a form or CSV cell names ("511025" or "511025 — Honorarios"), validated: one of ``allowed``
-    (the company's accounts a purchase line may take, chart.store.targets), or of the catalog's purchase
-    sub-accounts when not given."""
+    """The code a form or CSV cell names ("511025", "51353001 — Energía", "5135.30.01"), validated: one of
+    ``allowed`` (what a line of the company may be booked to, chart.store.bookable), or of the catalog's
+    purchase sub-accounts when not given."""
     match = _CODE.match(text or "")
-    code = match.group(1) if match else (text or "").strip()
+    code = match.group(1).replace(".", "") if match else (text or "").strip()
     if code not in (puc.purchase_accounts() if allowed is None else allowed):
         shown = code if len(code) <= 20 else code[:19] + "…"  # a pasted paragraph is not echoed whole
         if getattr(allowed, "own", False):
@@ -96,7 +96,7 @@ def approve_invoice(
             return Outcome(invoice_id, 0, "classified", 0)
         if invoice["status"] not in ("review", "classified"):
             raise ReviewError(f"la factura {invoice['number']} está en estado {invoice['status']}: no se puede aprobar")
-        allowed = chart_store.targets(company_nit, conn)
+        allowed = chart_store.bookable(company_nit, conn)
         changed = _apply(conn, invoice, _validated(accounts or {}, company_nit, conn, allowed), user)
         lines = db.query("review_invoice_lines", {"invoice_id": invoice_id}, conn)
         if not lines:
@@ -104,8 +104,11 @@ def approve_invoice(
         missing = [str(ln["line_no"]) for ln in lines if ln["account"] is None]
         if missing:
             raise ReviewError(f"la factura {invoice['number']} tiene líneas sin cuenta: {', '.join(missing)}")
-        kept = {ln["line_id"]: ln["account"] for ln in lines if ln["source"] != ACCOUNTANT}
-        changed += _apply(conn, invoice, _validated(kept, company_nit, conn, allowed), user)
+        # Every line is checked, the accountant's too: an account removed from the chart since is refused here,
+        # not by the accounting program on import.
+        current = _validated({ln["line_id"]: ln["account"] for ln in lines}, company_nit, conn, allowed)
+        kept = {ln["line_id"]: current[ln["line_id"]] for ln in lines if ln["source"] != ACCOUNTANT}
+        changed += _apply(conn, invoice, kept, user)
         if invoice["status"] == "review":
             db.execute("review_invoice_approve", {"invoice_id": invoice_id}, conn)
             _audit(conn, invoice, lines[0]["line_id"], "approved_invoice", None, None, None, user)
@@ -180,7 +183,7 @@ def _validated(
     """The accounts, each one the company may book a purchase line to (its chart's, or the catalog's)."""
     if not accounts:
         return {}
-    allowed = chart_store.targets(company_nit, conn) if allowed is None else allowed
+    allowed = chart_store.bookable(company_nit, conn) if allowed is None else allowed
     return {int(line_id): account_code(account, allowed) for line_id, account in accounts.items()}
 
 

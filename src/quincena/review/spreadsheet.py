@@ -143,7 +143,7 @@ def _plan(rows: list[tuple[int, dict[str, str]]]) -> tuple[dict[int, _Planned], 
             try:
                 company = plan.company_nit
                 if company not in allowed:
-                    allowed[company] = chart_store.targets(company)
+                    allowed[company] = chart_store.bookable(company)
                 plan.accounts[line_id] = actions.account_code(row["cuenta"], allowed[company])
             except actions.ReviewError as exc:
                 errors.append(f"línea {number}: {exc}")
