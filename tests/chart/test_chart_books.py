@@ -24,14 +24,6 @@ from tests.helpers import decide
 Q1, Q2 = "2026-11-Q1", "2026-11-Q2"
 
 
-@pytest.fixture
-def ready(clean_db, simulator, deepseek_conn, monkeypatch, tmp_path):
-    monkeypatch.setenv("QUINCENA_INBOX", str(tmp_path / "inbox"))
-    monkeypatch.setenv("QUINCENA_REPORTS", str(tmp_path / "reports"))
-    deepseek_conn()
-    return simulator
-
-
 def _quincena(cycle_id: str, nits: list[str] | None = None) -> dict:
     made = sample.generate(companies=1, invoices=24, inbox=Path(os.environ["QUINCENA_INBOX"]), seed=5, period=cycle_id)
     params = {"cycle": cycle_id, "companies": nits or [c.nit for c in made], "invoices_per_request": 4}
@@ -50,8 +42,8 @@ def _classified(cycle_id: str) -> list[dict]:
     )
 
 
-def test_classified_reviewed_and_exported_in_the_company_accounts(ready, tmp_path) -> None:
-    simulator = ready
+def test_classified_reviewed_and_exported_in_the_company_accounts(simulated_firm, tmp_path) -> None:
+    simulator = simulated_firm
     target = _quincena(Q1)
     nit = target["company_nit"]
     store.import_chart(nit, charts.write_chart(tmp_path / "siigo.csv"), "ana")
@@ -90,7 +82,7 @@ def test_classified_reviewed_and_exported_in_the_company_accounts(ready, tmp_pat
     assert "24081001" in exported or "22050501" in exported or "23359501" in exported
 
 
-def test_a_removed_account_sends_the_remembered_line_to_review(ready, tmp_path) -> None:
+def test_a_removed_account_sends_the_remembered_line_to_review(simulated_firm, tmp_path) -> None:
     target = _quincena(Q1)
     nit = target["company_nit"]
     path = charts.write_chart(tmp_path / "siigo.csv")
@@ -122,7 +114,7 @@ def test_a_removed_account_sends_the_remembered_line_to_review(ready, tmp_path) 
 
 
 def test_lines_classified_before_the_chart_are_approved_through_the_map_and_a_removed_account_is_refused(
-    ready, tmp_path
+    simulated_firm, tmp_path
 ) -> None:
     target = _quincena(Q1)
     nit = target["company_nit"]

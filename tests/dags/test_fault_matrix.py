@@ -40,13 +40,10 @@ CONCURRENCY = 2
 
 
 @pytest.fixture
-def matrix(clean_db, simulator, deepseek_conn, monkeypatch, tmp_path, caplog):
+def matrix(simulated_firm, caplog):
     """A private inbox and reports folder, the DeepSeek connection on the simulator, logs at DEBUG."""
-    monkeypatch.setenv("QUINCENA_INBOX", str(tmp_path / "inbox"))
-    monkeypatch.setenv("QUINCENA_REPORTS", str(tmp_path / "reports"))
-    deepseek_conn()
     caplog.set_level("DEBUG")
-    return simulator
+    return simulated_firm
 
 
 def _start_cycle(companies: int = 1, seed: int = 3, invoices: int = INVOICES) -> tuple[dict, list[dict]]:

@@ -257,6 +257,7 @@ def test_registry_empty_fails_and_an_unknown_ica_city_warns(stack: Path) -> None
 
 def test_a_chart_without_purchase_accounts_fails_and_an_unmapped_counter_account_warns(stack: Path, tmp_path) -> None:
     from quincena.chart import store
+    from quincena.chart.reading import ChartError
     from quincena.devtools.sample import charts
 
     path = charts.write_chart(tmp_path / "siigo.csv")
@@ -272,6 +273,10 @@ def test_a_chart_without_purchase_accounts_fails_and_an_unmapped_counter_account
     assert not_ok(checks) == {"charts": "WARN"} and f"{NITS[0]} (240810)" in checks["charts"].detail
     only_cash = "Código;Nombre;Transaccional\n1;Activo;No\n11;Disponible;No\n1105;Caja;No\n110505;Caja general;Sí\n"
     (tmp_path / "caja.csv").write_text(only_cash, encoding="utf-8")
-    store.import_chart(NITS[1], tmp_path / "caja.csv", "ana", "siigo")
+    with pytest.raises(ChartError, match="no account of the file may take a purchase line"):
+        store.import_chart(NITS[1], tmp_path / "caja.csv", "ana", "siigo")
+    # Such a chart stored before imports refused it: the doctor still finds it.
+    db.query_text("INSERT INTO company_accounts (company_nit, code, name, parent, active, movements) "
+                  "VALUES (%s, '110505', 'Caja general', '1105', true, true)", (NITS[1],))  # fmt: skip
     checks = run()
     assert checks["charts"].status == doctor.FAIL and NITS[1] in checks["charts"].detail

@@ -23,14 +23,6 @@ CYCLE = "2026-11-Q1"
 PENDING = "SELECT count(*) AS n FROM invoices WHERE status = 'pending'"
 
 
-@pytest.fixture
-def ready(clean_db, simulator, deepseek_conn, monkeypatch, tmp_path):
-    monkeypatch.setenv("QUINCENA_INBOX", str(tmp_path / "inbox"))
-    monkeypatch.setenv("QUINCENA_REPORTS", str(tmp_path / "reports"))
-    deepseek_conn()
-    return simulator
-
-
 def _plan(companies: int, invoices: int, per_request: int = 2) -> tuple[list[dict], list[list[dict]]]:
     chosen = sample.generate(
         companies=companies, invoices=invoices, inbox=Path(os.environ["QUINCENA_INBOX"]), seed=3, period=CYCLE
@@ -66,8 +58,8 @@ def _queue() -> list[dict]:
     return db.query_text("SELECT position, company_nit, wave, status FROM classify_queue ORDER BY position")
 
 
-def test_lanes_share_the_queue_fairly_and_wave_two_learns_from_wave_one(ready) -> None:
-    simulator = ready
+def test_lanes_share_the_queue_fairly_and_wave_two_learns_from_wave_one(simulated_firm) -> None:
+    simulator = simulated_firm
     simulator.configure(latency_ms=30, latency_sd_ms=10)
     targets, planned = _plan(companies=3, invoices=20)
     lanes = cycle.schedule_lanes(targets, planned, "ignore", lanes=4)
@@ -101,7 +93,7 @@ def test_lanes_share_the_queue_fairly_and_wave_two_learns_from_wave_one(ready) -
     assert 1 <= simulator.settled_stats()["max_in_flight"] <= 4
 
 
-def test_a_wave_two_batch_is_not_claimed_while_its_representatives_are_pending(ready) -> None:
+def test_a_wave_two_batch_is_not_claimed_while_its_representatives_are_pending(simulated_firm) -> None:
     targets, planned = _plan(companies=1, invoices=20)
     cycle.schedule_lanes(targets, planned, "ignore", lanes=2)
     waves = {r["position"]: r["wave"] for r in _queue()}
@@ -117,8 +109,8 @@ def test_a_wave_two_batch_is_not_claimed_while_its_representatives_are_pending(r
     assert queue.claim(CYCLE, "lane-99", lesson_wait_s=0).wave == 2
 
 
-def test_a_rerun_adds_nothing(ready) -> None:
-    simulator = ready
+def test_a_rerun_adds_nothing(simulated_firm) -> None:
+    simulator = simulated_firm
     targets, planned = _plan(companies=1, invoices=10)
     _run_lanes(cycle.schedule_lanes(targets, planned, "ignore", lanes=2))
     classifications = _count("SELECT count(*) AS n FROM classifications")
@@ -141,8 +133,8 @@ def _lane_of(targets: list[dict]) -> dict:
     return {**{k: target[k] for k in keys}, "lanes": 1, "label": "carril 1/1", "offpeak_policy": "ignore"}
 
 
-def test_a_halted_lane_gives_its_batch_back(ready) -> None:
-    simulator = ready
+def test_a_halted_lane_gives_its_batch_back(simulated_firm) -> None:
+    simulator = simulated_firm
     targets, planned = _plan(companies=1, invoices=6)
     lane = cycle.schedule_lanes(targets, planned, "ignore", lanes=1)[0]
     simulator.configure(spend_limit_usd=Decimal("0"))  # every request: 402 Insufficient Balance
@@ -155,7 +147,7 @@ def test_a_halted_lane_gives_its_batch_back(ready) -> None:
     assert _count(PENDING) == 0
 
 
-def test_a_retried_lane_takes_back_its_own_claim(ready, monkeypatch) -> None:
+def test_a_retried_lane_takes_back_its_own_claim(simulated_firm, monkeypatch) -> None:
     monkeypatch.setenv("QUINCENA_LESSON_WAIT_S", "0")
     targets, planned = _plan(companies=1, invoices=8)
     lanes = cycle.schedule_lanes(targets, planned, "ignore", lanes=2)
@@ -167,8 +159,8 @@ def test_a_retried_lane_takes_back_its_own_claim(ready, monkeypatch) -> None:
     assert report["batches"] == 1 and _count(PENDING) == 0
 
 
-def test_strict_policy_pauses_inside_a_peak_window(ready) -> None:
-    simulator = ready
+def test_strict_policy_pauses_inside_a_peak_window(simulated_firm) -> None:
+    simulator = simulated_firm
     targets, planned = _plan(companies=1, invoices=6)
     lane = cycle.schedule_lanes(targets, planned, "strict", lanes=1)[0]
     in_peak = datetime(2026, 11, 16, 2, 30, tzinfo=UTC)  # 01:00-04:00 UTC is a peak window
@@ -184,7 +176,7 @@ def test_strict_policy_pauses_inside_a_peak_window(ready) -> None:
     assert _count(PENDING) == 0
 
 
-def test_books_wait_for_a_complete_company(ready) -> None:
+def test_books_wait_for_a_complete_company(simulated_firm) -> None:
     targets, planned = _plan(companies=1, invoices=4)
     with pytest.raises(cycle.IncompleteCompany):
         cycle.store_entries(targets[0], require_complete=True)
@@ -193,7 +185,7 @@ def test_books_wait_for_a_complete_company(ready) -> None:
     assert db.query_text("SELECT count(*) AS n FROM journal_lines")[0]["n"] > 0
 
 
-def test_never_more_lanes_than_batches(ready) -> None:
+def test_never_more_lanes_than_batches(simulated_firm) -> None:
     targets, planned = _plan(companies=1, invoices=4, per_request=8)
     batches = sum(len(b) for b in planned)
     assert len(cycle.schedule_lanes(targets, planned, "ignore", lanes=16)) == batches < 16
