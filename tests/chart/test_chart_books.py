@@ -20,12 +20,14 @@ from quincena.devtools.simulator.classifier import classify_line
 from quincena.pipeline import cycle, export
 from quincena.review import actions, worklist
 from tests.helpers import decide
+from tests.review.conftest import FLAGGED_SEED
 
 Q1, Q2 = "2026-11-Q1", "2026-11-Q2"
 
 
-def _quincena(cycle_id: str, nits: list[str] | None = None) -> dict:
-    made = sample.generate(companies=1, invoices=24, inbox=Path(os.environ["QUINCENA_INBOX"]), seed=5, period=cycle_id)
+def _quincena(cycle_id: str, nits: list[str] | None = None, seed: int = 5) -> dict:
+    inbox = Path(os.environ["QUINCENA_INBOX"])
+    made = sample.generate(companies=1, invoices=24, inbox=inbox, seed=seed, period=cycle_id)
     params = {"cycle": cycle_id, "companies": nits or [c.nit for c in made], "invoices_per_request": 4}
     (target,) = cycle.company_targets(cycle.resolve_cycle(None, None, params))
     cycle.ingest(target)
@@ -116,7 +118,7 @@ def test_a_removed_account_sends_the_remembered_line_to_review(simulated_firm, t
 def test_lines_classified_before_the_chart_are_approved_through_the_map_and_a_removed_account_is_refused(
     simulated_firm, tmp_path
 ) -> None:
-    target = _quincena(Q1)
+    target = _quincena(Q1, seed=FLAGGED_SEED)  # two invoices in review, every line with a proposal
     nit = target["company_nit"]
     cycle.classify(target, concurrency=2)  # no chart yet: the catalog's sub-accounts
     cycle.store_entries(target)

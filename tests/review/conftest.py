@@ -14,6 +14,7 @@ from quincena.pipeline import cycle
 
 CYCLE_1, CYCLE_2 = "2026-11-Q1", "2026-11-Q2"
 SEED = 21
+FLAGGED_SEED = 4
 
 
 def run_cycle(cycle_id: str, nits: list[str] | None = None) -> list[dict]:
@@ -27,14 +28,26 @@ def run_cycle(cycle_id: str, nits: list[str] | None = None) -> list[dict]:
     return targets
 
 
+def one_company_cycle(seed: int) -> dict:
+    """A sample company's first quincena (24 invoices of ``seed``), classified on the simulator, entries posted."""
+    company = sample.generate(companies=1, invoices=24, inbox=Path(os.environ["QUINCENA_INBOX"]), seed=seed,
+                              period=CYCLE_1)[0]  # fmt: skip
+    return run_cycle(CYCLE_1, [company.nit])[0]
+
+
 @pytest.fixture
 def first_cycle(clean_db, simulator, deepseek_conn, monkeypatch, tmp_path) -> dict:
     """One company's first quincena, classified, with invoices left in review."""
     monkeypatch.setenv("QUINCENA_INBOX", str(tmp_path / "inbox"))
     deepseek_conn()
-    company = sample.generate(companies=1, invoices=24, inbox=Path(os.environ["QUINCENA_INBOX"]), seed=SEED,
-                              period=CYCLE_1)[0]  # fmt: skip
-    return run_cycle(CYCLE_1, [company.nit])[0]
+    return one_company_cycle(SEED)
+
+
+@pytest.fixture
+def flagged_cycle(simulated_firm) -> dict:
+    """A first quincena whose invoices in review were posted and then flagged: every line has an account and an
+    entry, and the XML states other withholdings than the rules give (the sample of seed FLAGGED_SEED)."""
+    return one_company_cycle(FLAGGED_SEED)
 
 
 @pytest.fixture(scope="module")

@@ -93,11 +93,12 @@ def test_correct_approve_and_reclassify_are_audited_and_rebuild_the_entry(first_
     assert [h["action"] for h in shown] == [h["action"] for h in _history(invoice["id"])]
 
 
-def test_approving_a_flagged_invoice_keeps_the_proposals_and_rebuilds_its_entry(first_cycle) -> None:
-    nit = first_cycle["company_nit"]
+def test_approving_a_flagged_invoice_keeps_the_proposals_and_rebuilds_its_entry(flagged_cycle) -> None:
+    nit = flagged_cycle["company_nit"]
     flagged = next(
         i for i in worklist.invoices(nit, CYCLE_1) if all(ln["account"] for ln in i["lines"]) and _journal(i["id"])
     )
+    assert any("retenciones del XML difieren" in r for r in flagged["reasons"])
     before = _journal(flagged["id"])
     outcome = actions.approve_invoice(nit, CYCLE_1, flagged["id"], USER)
     assert outcome.status == "classified" and outcome.entry_lines == len(before)

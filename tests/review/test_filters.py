@@ -61,13 +61,18 @@ def test_reasons_group_by_kind_and_filters_combine() -> None:
 
 def test_approving_many_is_all_or_none(first_cycle) -> None:
     nit = first_cycle["company_nit"]
+    # The accountant completes two invoices (their lines without a proposal), the others stay incomplete.
+    for invoice in [i for i in worklist.invoices(nit, CYCLE_1) if i not in filters.ready([i])][:2]:
+        missing = {ln["line_id"]: "513520" for ln in invoice["lines"] if not ln["account"]}
+        actions.save_accounts(nit, CYCLE_1, invoice["id"], missing, "luis")
     in_review = worklist.invoices(nit, CYCLE_1)
     ready = filters.ready(in_review)
     incomplete = [inv for inv in in_review if inv not in ready]
-    assert ready and incomplete, "the sample must leave both kinds in review"
+    assert len(ready) >= 2 and incomplete, "the sample must leave invoices with lines without a proposal"
+    audited = count("SELECT count(*) AS n FROM classification_history")
     with pytest.raises(actions.ReviewError, match="sin cuenta"):
         actions.approve_many(nit, CYCLE_1, [inv["id"] for inv in ready] + [incomplete[0]["id"]], USER)
-    assert count("SELECT count(*) AS n FROM classification_history") == 0
+    assert count("SELECT count(*) AS n FROM classification_history") == audited
     assert len(worklist.invoices(nit, CYCLE_1)) == len(in_review)
 
     assert actions.approve_many(nit, CYCLE_1, [inv["id"] for inv in ready], USER) == len(ready)

@@ -256,12 +256,12 @@ def test_filters_pages_and_approving_every_complete_invoice_in_two_steps(browser
     assert last.count("<div class='invoice'") == (len(in_review) - 1) % 2 + 1
     monkeypatch.undo()
 
-    # One more invoice made complete, so that the list has two to approve and the rounds can be seen.
+    # Two invoices made complete by the accountant, so that the list has two to approve and the rounds show.
     from quincena.review import actions
 
-    filling = next(i for i in in_review if i not in filters.ready(in_review))
-    missing = {ln["line_id"]: "513520" for ln in filling["lines"] if not ln["account"]}
-    actions.save_accounts(nit, CYCLE_1, filling["id"], missing, "ana")
+    for filling in [i for i in in_review if i not in filters.ready(in_review)][:2]:
+        missing = {ln["line_id"]: "513520" for ln in filling["lines"] if not ln["account"]}
+        actions.save_accounts(nit, CYCLE_1, filling["id"], missing, "ana")
     in_review = worklist.invoices(nit, CYCLE_1)
     ready = filters.ready(in_review)
     assert len(ready) >= 2 and len(ready) < len(in_review)

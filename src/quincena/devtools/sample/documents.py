@@ -16,6 +16,8 @@ from quincena.core.companies import Company
 from quincena.core.nit import check_digit
 from quincena.devtools.sample.concepts import Concept, load_concepts
 from quincena.devtools.sample.model import (
+    GRAN_CONTRIBUYENTE,
+    NOT_APPLICABLE,
     TAXES,
     ZERO,
     Buyer,
@@ -72,6 +74,16 @@ _SURNAMES = ("Rodríguez", "Martínez", "Gómez", "López", "Hernández", "Díaz
 _ONE_OFF_KINDS = ("Servicios", "Distribuciones", "Soluciones", "Suministros", "Comercial")
 
 
+GRANDES_CONTRIBUYENTES_PERCENT = 25  # of the legal-person suppliers
+
+
+def supplier_party(nit: str, dv: int, name: str, person_type: str = "1") -> Party:
+    """A supplier, a gran contribuyente for about one legal person in four (decided from the NIT, not drawn
+    from rng, so the rest of the sample stays as it was)."""
+    big = person_type == "1" and zlib.crc32(nit.encode()) % 100 < GRANDES_CONTRIBUYENTES_PERCENT
+    return Party(nit, dv, name, person_type, (GRAN_CONTRIBUYENTE,) if big else (NOT_APPLICABLE,))
+
+
 def random_nit(rng: random.Random, used: set[str], natural: bool = False) -> tuple[str, int]:
     while True:
         if natural:
@@ -120,7 +132,7 @@ def supplier_pool(rng: random.Random, concepts: Sequence[Concept], used: set[str
     for concept in concepts:
         for name in concept.suppliers:
             nit, dv = random_nit(rng, used)
-            pool.append(_make_supplier(rng, Party(nit, dv, name), concept))
+            pool.append(_make_supplier(rng, supplier_party(nit, dv, name), concept))
     return pool
 
 
@@ -132,7 +144,7 @@ def _one_off_supplier(rng: random.Random, concepts: Sequence[Concept], used: set
     else:
         name = f"{rng.choice(_ONE_OFF_KINDS)} {rng.choice(_SURNAMES)} y Cía S.A.S."
     nit, dv = random_nit(rng, used, natural=natural)
-    return _make_supplier(rng, Party(nit, dv, name, "2" if natural else "1"), concept)
+    return _make_supplier(rng, supplier_party(nit, dv, name, "2" if natural else "1"), concept)
 
 
 def company_suppliers(rng: random.Random, pool: list[Supplier]) -> tuple[list[Supplier], list[float]]:
@@ -240,9 +252,11 @@ def next_number(supplier: Supplier, prefix: str = "") -> str:
     return number
 
 
-def _rule(ctx: Context, concept: Concept, buyer: Buyer) -> dict[str, Any]:
-    rule = dict(ctx.rules[concept.withholding])
-    rule["reteiva"] = bool(rule.get("reteiva")) and buyer.reteiva_agent
+def _rule(ctx: Context, supplier: Supplier, buyer: Buyer) -> dict[str, Any]:
+    """The withholdings the buyer practises on this supplier: no ReteIVA between two grandes contribuyentes."""
+    rule = dict(ctx.rules[supplier.concept.withholding])
+    both_big = buyer.party.gran_contribuyente and supplier.party.gran_contribuyente
+    rule["reteiva"] = bool(rule.get("reteiva")) and buyer.reteiva_agent and not both_big
     rule["reteica"] = buyer.reteica_agent
     return rule
 
@@ -256,7 +270,7 @@ def invoice(ctx: Context, supplier: Supplier, buyer: Buyer, issue: date) -> Doc:
     prepaid = Decimal("0.3") if rng.random() < 0.05 else ZERO  # an anticipo paid before the invoice
     # Most suppliers state no withholdings (the buyer computes them); some software adds them as a hint.
     # Decided from the number, not drawn from rng, so the rest of the sample stays as it was.
-    stated = _rule(ctx, supplier.concept, buyer) if _states_withholdings(doc.number) else None
+    stated = _rule(ctx, supplier, buyer) if _states_withholdings(doc.number) else None
     _settle(doc, stated, ctx.uvt, prepaid)
     doc.cufe = cufe(doc, technical_key(supplier))
     return doc

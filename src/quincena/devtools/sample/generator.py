@@ -15,7 +15,7 @@ from quincena.core.companies import Company
 from quincena.devtools.sample.concepts import concept_file, expected_account, load_concepts
 from quincena.devtools.sample.documents import company_suppliers, make_companies, make_documents, supplier_pool
 from quincena.devtools.sample.files import Writer, bad_kinds, write_bad, write_document
-from quincena.devtools.sample.model import Buyer, Context, Party
+from quincena.devtools.sample.model import GRAN_CONTRIBUYENTE, NOT_APPLICABLE, Buyer, Context, Party
 
 MANIFEST = "manifest.json"
 
@@ -83,7 +83,9 @@ def generate(
 def _generate_company(rng, index: int, company: Company, pool, invoices: int, inbox: Path, used, period):
     data = concept_file()
     ctx = Context(rng, data["withholding"], Decimal(data["uvt_cop"]), *period)
-    buyer = Buyer(Party(company.nit, company.dv, company.name), rng.random() < 0.35, rng.random() < 0.6)
+    reteiva_agent, reteica_agent = rng.random() < 0.35, rng.random() < 0.6
+    levels = (GRAN_CONTRIBUYENTE,) if reteiva_agent else (NOT_APPLICABLE,)  # the registry's profile, see _with_profile
+    buyer = Buyer(Party(company.nit, company.dv, company.name, tax_levels=levels), reteiva_agent, reteica_agent)
     suppliers, weights = company_suppliers(rng, pool)
     invoice_docs, notes = make_documents(ctx, buyer, suppliers, weights, invoices, used)
     writer = Writer(inbox, company.nit)

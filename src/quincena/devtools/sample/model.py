@@ -20,12 +20,21 @@ TAXES = {  # tax kind → (scheme id, scheme name, percent)
 }
 
 
+GRAN_CONTRIBUYENTE = "O-13"
+NOT_APPLICABLE = "R-99-PN"  # DIAN's «no aplica – otros»
+
+
 @dataclass(frozen=True)
 class Party:
     nit: str
     dv: int
     name: str
     person_type: str = "1"  # 1 legal person, 2 natural person
+    tax_levels: tuple[str, ...] = (NOT_APPLICABLE,)  # RUT responsibilities (cbc:TaxLevelCode)
+
+    @property
+    def gran_contribuyente(self) -> bool:
+        return GRAN_CONTRIBUYENTE in self.tax_levels
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def _party_xml(role: str, party: Party, with_address: bool = True) -> str:
         f"<cac:{role}><cbc:AdditionalAccountID>{party.person_type}</cbc:AdditionalAccountID><cac:Party>"
         f"<cac:PartyName><cbc:Name>{xml_escape(party.name)}</cbc:Name></cac:PartyName>{address}"
         f"<cac:PartyTaxScheme><cbc:RegistrationName>{xml_escape(party.name)}</cbc:RegistrationName>{company_id}"
-        '<cbc:TaxLevelCode listName="48">O-13</cbc:TaxLevelCode>'
+        f'<cbc:TaxLevelCode listName="48">{";".join(party.tax_levels)}</cbc:TaxLevelCode>'
         "<cac:TaxScheme><cbc:ID>01</cbc:ID><cbc:Name>IVA</cbc:Name></cac:TaxScheme></cac:PartyTaxScheme>"
         f"<cac:PartyLegalEntity><cbc:RegistrationName>{xml_escape(party.name)}</cbc:RegistrationName>{company_id}"
         f"</cac:PartyLegalEntity></cac:Party></cac:{role}>"
@@ -229,7 +229,8 @@ def attached_xml(doc: Doc, inner: str | None = None) -> str:
         return (
             f"<cac:{tag}><cac:PartyTaxScheme><cbc:RegistrationName>{xml_escape(party.name)}</cbc:RegistrationName>"
             f'<cbc:CompanyID schemeAgencyID="195" schemeID="{party.dv}" schemeName="31">{party.nit}</cbc:CompanyID>'
-            "<cbc:TaxLevelCode>O-13</cbc:TaxLevelCode><cac:TaxScheme><cbc:ID>01</cbc:ID><cbc:Name>IVA</cbc:Name>"
+            f"<cbc:TaxLevelCode>{';'.join(party.tax_levels)}</cbc:TaxLevelCode><cac:TaxScheme><cbc:ID>01</cbc:ID>"
+            "<cbc:Name>IVA</cbc:Name>"
             f"</cac:TaxScheme></cac:PartyTaxScheme></cac:{tag}>"
         )
 
