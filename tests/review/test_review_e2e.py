@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from tests.devtools.test_demo import QUINCENA, REPO, START_TIMEOUT_S, poll, priv
 
 pytestmark = pytest.mark.e2e
 
-COMPANIES, INVOICES = 2, 12
+COMPANIES, INVOICES, SAMPLE_SEED = 2, 16, 14
 DAG = "quincena_cycle"
 BOOKS = "quincena_books"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -41,6 +42,9 @@ NO_BROWSER = "no browser: install Debian's chromium and chromium-driver (apt-get
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
     env = private_demo_env("quincena-review-", COMPANIES, INVOICES)
+    # A sample whose invoices in review include a supplier's repeated line, in whichever quincena the suite runs
+    # (checked on four consecutive quincenas: the documents are the seed's, only their dates move).
+    env["QUINCENA_DEMO_SEED"] = str(SAMPLE_SEED)
     local = Path(env["QUINCENA_LOCAL"])
     try:
         quincena(env, "demo", "start", timeout=START_TIMEOUT_S)
@@ -245,15 +249,21 @@ def test_in_a_browser_the_accountant_corrects_repeats_on_look_alikes_and_approve
 
     with _logged_in(stack["ui"], "admin", _admin_password(stack["local"])) as driver:
         wait = WebDriverWait(driver, 60)
+        (charted,) = _firm(stack, "SELECT DISTINCT company_nit FROM chart_imports")  # the demo's first company
+        driver.get(f"{stack['ui']}/review/ciclo/{cycle_id}/empresa/{charted[0]}")
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input.account")))
+        assert "Plan de cuentas propio" in driver.page_source
+        driver.save_screenshot(str(shots / "review-page.png"))
+
         driver.get(f"{stack['ui']}/review/ciclo/{cycle_id}/empresa/{nit}")
         field = wait.until(ec.presence_of_element_located((By.NAME, f"cuenta_{line_id}")))
         assert "Facturas por revisar" in driver.page_source and "Archivos en cuarentena" in driver.page_source
         field.clear()
         field.send_keys(account)
-        driver.save_screenshot(str(shots / "review-page.png"))
         field.send_keys(Keys.ENTER)  # Enter in an account field saves (the form's first button is «Guardar»)
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.ok")))
-        assert f"Factura {invoice_id}: 1 línea(s) guardada(s)" in driver.page_source
+        saved = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.ok"))).text
+        # The form saves every line's field: the corrected one and the proposals the accountant left as shown.
+        assert re.fullmatch(rf"Factura {invoice_id}: [1-9]\d* línea\(s\) guardada\(s\)\.", saved), saved
 
         form = wait.until(ec.presence_of_element_located((By.ID, f"factura-{invoice_id}")))
         offer = form.find_element(By.CSS_SELECTOR, f"button.repeat[formaction$='/linea/{line_id}/igualar']")
@@ -273,12 +283,12 @@ def test_in_a_browser_the_accountant_corrects_repeats_on_look_alikes_and_approve
     assert _firm(stack, "SELECT status FROM invoices WHERE id = %s", (invoice_id,)) == [("classified",)]
     audit = _firm(
         stack,
-        "SELECT action, old_account, new_account, changed_by FROM classification_history "
+        "SELECT action, old_account, new_account, changed_by, invoice_line_id FROM classification_history "
         "WHERE invoice_id = %s ORDER BY id",
         (invoice_id,),
     )
-    expected = ("filled" if line["proposal"] is None else "changed", line["proposal"], account, "admin")
-    assert audit[0] == expected and audit[-1][0] == "approved_invoice"
+    expected = ("filled" if line["proposal"] is None else "changed", line["proposal"], account, "admin", line_id)
+    assert expected in audit and audit[-1][0] == "approved_invoice"
     repeated = _firm(stack, "SELECT invoice_line_id, new_account, changed_by, applied_from_line_id "
                      "FROM classification_history WHERE invoice_line_id = ANY(%s) ORDER BY invoice_line_id",
                      (line["alike"],))  # fmt: skip

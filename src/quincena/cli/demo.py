@@ -20,7 +20,12 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     start.add_argument("--api-port", type=int, help="Airflow UI / REST port (default 8080)")
     start.add_argument("--simulator-port", type=int, help="DeepSeek simulator port (default 8765)")
     start.add_argument("--seed", type=int, help="sample generator seed (default 2026)")
-    start.add_argument("--cycle", help="quincena to run, e.g. 2026-11-Q1 (default: the last closed one)")
+    start.add_argument(
+        "--cycle",
+        help="quincena to run, e.g. 2026-11-Q1 (default: the last closed one; with an earlier one the unpaused "
+        "schedule also runs the last closed quincena, which books as late arrivals what the earlier run has not "
+        "ingested yet)",
+    )
     start.add_argument(
         "--wait",
         action="store_true",
