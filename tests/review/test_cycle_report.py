@@ -6,6 +6,7 @@ import csv
 
 from quincena.core import db
 from quincena.costs import cycle_costs
+from quincena.ingest import rejections
 from quincena.review import actions, worklist
 from tests.helpers import HOSTILE, assert_no_formula
 from tests.review.conftest import CYCLE_1
@@ -24,6 +25,8 @@ def test_the_report_lists_the_worklist_and_the_quarantine(first_cycle, tmp_path)
     quarantined = worklist.quarantined(nit, CYCLE_1)
     assert f"Archivos en cuarentena ({len(quarantined)})" in html and quarantined
     assert all(f["reason"].replace("<", "&lt;").replace(">", "&gt;") in html for f in quarantined)
+    assert all(rejections.rejection_es(f["reason_code"]) in html for f in quarantined)
+    assert set(rejections.REJECTION_ES) == rejections.REJECTION_CODES  # every code an accountant can meet
 
     first = in_review[0]  # its lines without a proposal filled in, then approved
     actions.approve_invoice(nit, CYCLE_1, first["id"], "ana", {ln["line_id"]: "513520" for ln in first["lines"]

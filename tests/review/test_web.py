@@ -53,7 +53,9 @@ def test_the_accountant_corrects_and_approves_through_the_pages(browser, first_c
 
     page = browser.get(f"/review/ciclo/{CYCLE_1}/empresa/{nit}")
     assert page.status_code == 200 and "Facturas por revisar" in page.text and "Archivos en cuarentena" in page.text
-    assert "not_dian" not in page.text and "is not a UBL 2.1" in page.text  # quarantined file with its reason
+    # A quarantined file: the accountant's label, then the technical detail; never the bare code.
+    assert "no es un documento electrónico de la DIAN" in page.text and "is not a UBL 2.1" in page.text
+    assert "not_dian" not in page.text
     invoice = next(i for i in worklist.invoices(nit, CYCLE_1) if any(ln["account"] is None for ln in i["lines"]))
     line = next(ln for ln in invoice["lines"] if ln["account"] is None)
     assert invoice["number"] in page.text and "sin propuesta" in page.text

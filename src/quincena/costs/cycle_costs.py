@@ -15,6 +15,7 @@ from quincena.core import config, db
 from quincena.core import html as report_html
 from quincena.core.cells import safe_row
 from quincena.core.numbers import decimal_text, plain
+from quincena.ingest.rejections import rejection_es
 from quincena.quality import agreement
 
 log = logging.getLogger(__name__)
@@ -274,7 +275,8 @@ def _worklist_table(rows: list[dict[str, Any]]) -> str:
 
 
 def _quarantine_table(rows: list[dict[str, Any]]) -> str:
-    shown = [{"Empresa": r["company_nit"], "Archivo": r["path"], "Código": r["reason_code"], "Motivo": r["reason"]}
+    shown = [{"Empresa": r["company_nit"], "Archivo": r["path"], "Motivo": rejection_es(r["reason_code"]),
+              "Detalle": r["reason"]}
              for r in rows]  # fmt: skip
     return report_html.table(shown) if shown else "<p class='ok'>Ningún archivo en cuarentena.</p>"
 

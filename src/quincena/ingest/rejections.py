@@ -20,6 +20,29 @@ REJECTION_CODES = frozenset(
     }
 )
 
+# What an accountant reads for each code (the review page, the cycle report); the stored reason stays the
+# technical detail, in English like the logs.
+REJECTION_ES = {
+    "too_large": "archivo demasiado grande",
+    "invalid_zip": "zip ilegible o no soportado",
+    "malformed_xml": "XML mal formado",
+    "hostile_xml": "XML peligroso (rechazado sin abrirlo)",
+    "not_dian": "no es un documento electrónico de la DIAN",
+    "unsupported_document": "tipo de documento no soportado",
+    "missing_field": "falta un dato obligatorio o es ilegible",
+    "wrong_customer": "la factura es de otro comprador",
+    "no_documents": "no contiene documentos de la DIAN",
+    "parser_error": "error inesperado al leer el archivo",
+    "unsafe_path": "enlace que sale de la carpeta de la empresa",
+    "not_a_file": "no es un archivo regular",
+    "conflicting_duplicate": "CUFE ya recibido con otro contenido",
+}
+
+
+def rejection_es(code: str | None) -> str:
+    """The Spanish label of a rejection code (the code itself if it has none)."""
+    return REJECTION_ES.get(code or "", code or "rechazado")
+
 
 class RejectedDocument(Exception):
     """A file or document we refuse, with a fixed ``code`` and a reason an accountant can read."""

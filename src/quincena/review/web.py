@@ -41,6 +41,7 @@ from quincena.books import approvals
 from quincena.chart import store as chart_store
 from quincena.core import config, db, es
 from quincena.core.html import esc
+from quincena.ingest.rejections import rejection_es
 from quincena.review import (
     access,
     actions,
@@ -278,6 +279,12 @@ def _money(value: Any) -> str:
     return esc(text.replace(",", "X").replace(".", ",").replace("X", "."))
 
 
+def _quarantine_reason(file: dict[str, Any]) -> str:
+    """Why a file is in quarantine: the accountant's label, then the technical detail."""
+    label, detail = esc(rejection_es(file["reason_code"])), esc(file["reason"])
+    return f"<span class='reason'>{label}</span><br><span class='meta'>{detail}</span>"
+
+
 def _datalist(nit: str) -> str:
     options = "".join(f"<option value='{esc(a.code)}'>{esc(a.name)}</option>" for a in worklist.purchase_accounts(nit))
     return f"<datalist id='cuentas'>{options}</datalist>"
@@ -407,10 +414,7 @@ def company_page(
     forms = forms or "<p class='meta'>(ninguna)</p>"
     files = _table(
         ["Archivo", "Motivo"],
-        [
-            [esc(f["path"]), f"<span class='reason'>{esc(f['reason'])}</span>"]
-            for f in worklist.quarantined(nit, cycle_id)
-        ],
+        [[esc(f["path"]), _quarantine_reason(f)] for f in worklist.quarantined(nit, cycle_id)],
     )
     base = _base(request)
     company_url = f"{base}/ciclo/{esc(cycle_id)}/empresa/{esc(nit)}"
