@@ -94,15 +94,21 @@ def main() -> int:
         rows.append((bench, figure, value, target, status, baseline))
         print(f"{bench:16} {figure:60} {value:>22}  target {target:10} {status} {baseline}", flush=True)
 
+    def failed(bench: str, result: dict, target: str) -> bool:
+        """Whether the benchmark's script failed; its error goes to the notes and a MISS row."""
+        if "error" not in result:
+            return False
+        notes.append(result["error"])
+        row(bench, "error", "see notes", target, False)
+        return True
+
     pools: dict[str, dict] = {}
     for tag, latency, sd, target in (("realistic", REALISTIC_MS, REALISTIC_SD_MS, 0.90), ("1s", 1000.0, 200.0, 0.80)):
         print(f"1. pool efficiency at L={latency / 1000:g} s (real scheduler, LocalExecutor) ...", flush=True)
         pool = run("pool.py", *flag, "--latency-ms", str(latency), "--sd-ms", str(sd), "--tag", tag, timeout=2400)
         pools[tag] = pool
         name = f"1 pool {tag}"
-        if "error" in pool:
-            notes.append(pool["error"])
-            row(name, "error", "see notes", f">= {target:.2f}", False)
+        if failed(name, pool, f">= {target:.2f}"):
             continue
         row(name, f"calls/s ÷ (N/L), busy window [{pool['scale']}, L={latency / 1000:g}±{sd / 1000:g} s]",
             f"{pool['efficiency']:.2f}", f">= {target:.2f}", pool["efficiency"] >= target,
@@ -130,10 +136,7 @@ def main() -> int:
 
     print("2. cost per 1,000 invoices ...", flush=True)
     cost = run("inprocess.py", "cost", *flag)
-    if "error" in cost:
-        notes.append(cost["error"])
-        row("2 cost", "error", "see notes", "<= 0.25", False)
-    else:
+    if not failed("2 cost", cost, "<= 0.25"):
         o, n = cost["ours"], cost["naive"]
         row("2 cost", f"USD per 1,000 ours ÷ naive [{cost['scale']}]", f"{cost['usd_ratio']:.3f}", "<= 0.25",
             cost["usd_ratio"] <= 0.25)  # fmt: skip
@@ -165,10 +168,7 @@ def main() -> int:
 
     print("3. storm loss (30 % 429 + 5 % 5xx) ...", flush=True)
     storm = run("inprocess.py", "storm", *flag)
-    if "error" in storm:
-        notes.append(storm["error"])
-        row("3 storm", "error", "see notes", "0", False)
-    else:
+    if not failed("3 storm", storm, "0"):
         row("3 storm", f"ours: invoices left unclassified [{storm['scale']}]", str(storm["ours_lost"]), "0",
             storm["ours_lost"] == 0)  # fmt: skip
         row("3 storm", "ours: sent to review (decided, not lost)", str(storm["ours_review"]), "(info)", None)
@@ -177,10 +177,7 @@ def main() -> int:
 
     print("4. DAG parse time ...", flush=True)
     parse = run("parse_time.py")
-    if "error" in parse:
-        notes.append(parse["error"])
-        row("4 parse", "error", "see notes", "< 0.5 s", False)
-    else:
+    if not failed("4 parse", parse, "< 0.5 s"):
         for name, fig in parse.items():
             if name != "bench_s":
                 row("4 parse", f"import {name} (median of 3; max)", f"{fig['median_s']:.3f} s; {fig['max_s']:.3f} s",
@@ -188,10 +185,7 @@ def main() -> int:
 
     print("2b. cost over two consecutive quincenas (memory warm in the second) ...", flush=True)
     cost2 = run("inprocess.py", "cost2", *flag, timeout=1800)
-    if "error" in cost2:
-        notes.append(cost2["error"])
-        row("2b cost 2 cycles", "error", "see notes", "<= 0.10", False)
-    else:
+    if not failed("2b cost 2 cycles", cost2, "<= 0.10"):
         for n, c in enumerate(cost2["cycles"], 1):
             target, ok = ("<= 0.10", c["usd_ratio"] <= 0.10) if n == 2 else ("(info)", None)
             row("2b cost 2 cycles", f"cycle {n} ({c['cycle']}) USD ours ÷ naive [{cost2['scale']}]",
@@ -201,10 +195,7 @@ def main() -> int:
 
     print("2c. cost of classifying into each company's own chart of accounts ...", flush=True)
     charts = run("inprocess.py", "charts", *flag, timeout=1800)
-    if "error" in charts:
-        notes.append(charts["error"])
-        row("2c own charts", "error", "see notes", "<= 1.50", False)
-    else:
+    if not failed("2c own charts", charts, "<= 1.50"):
         row("2c own charts", f"USD per 1,000 invoices, own chart after the shared prefix ÷ catalog [{charts['scale']}]",
             f"{charts['ratio_after']:.2f}", "<= 1.50", charts["ratio_after"] <= 1.50)  # fmt: skip
         row("2c own charts", "the same with the company's accounts before the instructions (layout not chosen)",
@@ -217,10 +208,7 @@ def main() -> int:
 
     print("5. scale: every company's batches through the lanes, one process each (no scheduler) ...", flush=True)
     scale = run("inprocess.py", "scale", *flag, timeout=3000)
-    if "error" in scale:
-        notes.append(scale["error"])
-        row("5 scale", "error", "see notes", "completes", False)
-    else:
+    if not failed("5 scale", scale, "completes"):
         row("5 scale", f"completes: invoices left pending [{scale['scale']}]", str(scale["pending_left"]), "0",
             scale["pending_left"] == 0)  # fmt: skip
         row("5 scale", f"pool occupancy while work waits (L={scale['latency_ms']:.0f} ms, N={scale['slots']})",
@@ -243,10 +231,7 @@ def main() -> int:
 
     print("6. off-peak policy on a simulated clock ...", flush=True)
     off = run("inprocess.py", "offpeak", *flag, timeout=1800)
-    if "error" in off:
-        notes.append(off["error"])
-        row("6 off-peak", "error", "see notes", "<= 0.55", False)
-    else:
+    if not failed("6 off-peak", off, "<= 0.55"):
         row("6 off-peak", f"cost strict ÷ no policy [{off['scale']}]", f"{off['ratio_strict']:.3f}", "<= 0.55",
             off["ratio_strict"] <= 0.55, "1.000 (no policy)")  # fmt: skip
         row("6 off-peak", "cost prefer ÷ no policy (starts off-peak, runs through)", f"{off['ratio_prefer']:.3f}",
@@ -266,13 +251,10 @@ def main() -> int:
 
     print("7. the same cycle on CeleryExecutor, two workers ...", flush=True)
     celery = run("pool.py", "--quick", "--celery", "--latency-ms", "1000", "--tag", "celery", timeout=1800)
-    if "error" in celery:
-        notes.append(celery["error"])
-        row("7 celery", "error", "see notes", "completes", False)
-    elif "skipped" in celery:
+    if "skipped" in celery:
         notes.append(f"7 celery skipped: {celery['skipped']}")
         row("7 celery", "skipped", celery["skipped"][:60], "completes", None)
-    else:
+    elif not failed("7 celery", celery, "completes"):
         row("7 celery", f"run state [{celery['scale']}, {celery['executor']}]", celery["state"], "success",
             celery["state"] == "success")  # fmt: skip
         row("7 celery", "requests in flight: max seen / pool", f"{celery['max_in_flight']} / {celery['slots']}",
@@ -281,10 +263,7 @@ def main() -> int:
 
     print("8. review pages at the scale of a firm ...", flush=True)
     review = run("review_pages.py", *flag)
-    if "error" in review:
-        notes.append(review["error"])
-        row("8 review pages", "error", "see notes", "< 300 ms", False)
-    else:
+    if not failed("8 review pages", review, "< 300 ms"):
         for page, label in REVIEW_PAGES.items():
             figures = review.get(page)
             if not figures:
@@ -295,10 +274,7 @@ def main() -> int:
 
     print("9. the accountant's effort: form submissions to take the demo's sample to approvable ...", flush=True)
     effort = run("review_effort.py", *flag)
-    if "error" in effort:
-        notes.append(effort["error"])
-        row("9 review effort", "error", "see notes", "< line by line", False)
-    else:
+    if not failed("9 review effort", effort, "< line by line"):
         before, after = effort["line_by_line"], effort["look_alikes"]
         clean = all(s["left_in_review"] == 0 and s["reviewed_lines_wrong"] == 0 for s in (before, after))
         row("9 review effort", f"submissions: look-alikes + bulk ÷ line by line [{effort['scale']}]",
