@@ -143,7 +143,7 @@ def test_the_map_is_validated_and_applied_to_export_codes(company, tmp_path) -> 
         "row 4: '51353001' is not an auxiliary under 513535",
     ]
     good = _csv(tmp_path / "mapa.csv", [("513530", "51353002")], header=("puc_code", "company_code"))
-    assert store.import_map(company, good) == 1
+    assert store.import_map(company, good) == store.MapResult(1, ["513530 -> 51353002"], [], [])
     chart = store.load(company)
     assert chart.export_code("513530") == "51353002"  # the map
     assert chart.export_code("51353001") == "51353001"  # the company's own account
@@ -152,6 +152,11 @@ def test_the_map_is_validated_and_applied_to_export_codes(company, tmp_path) -> 
     assert chart.export_code(charts.INACTIVE) is None
     with pytest.raises(ChartError, match="company 800999999 is not in the registry"):
         store.import_map("800999999", good)
+    again = _csv(tmp_path / "mapa.csv", [("513530", "51353001"), ("513535", "51353501")],
+                 header=("puc_code", "company_code"))  # fmt: skip
+    changes = store.import_map(company, again)
+    assert changes == store.MapResult(2, ["513535 -> 51353501"], [], ["513530 -> 51353001 (was 51353002)"])
+    assert store.import_map(company, again) == store.MapResult(2, [], [], [])  # the same map: nothing changes
 
 
 def test_the_cli_imports_shows_and_refuses_in_one_line_per_row(company, tmp_path) -> None:
@@ -178,6 +183,10 @@ def test_the_cli_imports_shows_and_refuses_in_one_line_per_row(company, tmp_path
     assert refused.returncode == 2 and "row 2: code '51x' is not made of digits" in refused.stderr
     unknown = cli("import", "--company", "800999999", str(path))
     assert unknown.returncode == 2 and "not in the registry" in unknown.stderr
+    mapped = _csv(tmp_path / "mapa.csv", [("513530", "51353002")], header=("puc_code", "company_code"))
+    first = cli("map", "--company", company, str(mapped))
+    assert first.returncode == 0 and "added (1): 513530 -> 51353002" in first.stdout, first.stderr
+    assert "nothing changed" in cli("map", "--company", company, str(mapped)).stdout
 
 
 def _lines(path: Path, lines: list[str]) -> Path:

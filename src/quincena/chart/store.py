@@ -47,6 +47,14 @@ class ImportResult:
     recorded: bool  # False: the same accounts were already on file
 
 
+@dataclass(frozen=True)
+class MapResult:
+    pairs: int
+    added: list[str]  # "513530 -> 51353001", new generic codes
+    removed: list[str]
+    changed: list[str]  # "513530 -> 51353001 (was 51353002)"
+
+
 class CompanyChart:
     """A company's accounts (empty when it has none) and map, read once for a step."""
 
@@ -236,7 +244,7 @@ def mapping(company_nit: str) -> list[dict[str, Any]]:
     return db.query("chart_map", {"company_nit": company_nit})
 
 
-def import_map(company_nit: str, path: Path) -> int:
+def import_map(company_nit: str, path: Path) -> MapResult:
     """Replace the company's map with a CSV's (puc_code, company_code), every row validated first:
     the generic code is a catalog sub-account, the company's code sits under it and, when the company has a
     chart, is one of its postable accounts."""
@@ -259,6 +267,7 @@ def import_map(company_nit: str, path: Path) -> int:
                 pairs[generic] = own
         if errors:
             raise ChartError("\n".join(errors))
+        result = _map_differences(chart.mapping, pairs)
         db.execute("chart_map_clear", {"company_nit": company_nit}, cur.connection)
         db.execute_many(
             "chart_map_insert",
@@ -266,7 +275,17 @@ def import_map(company_nit: str, path: Path) -> int:
              for g, c in sorted(pairs.items())],
             cur,
         )  # fmt: skip
-    return len(pairs)
+    return result
+
+
+def _map_differences(old: dict[str, str], new: dict[str, str]) -> MapResult:
+    """What a map import changes, pair by pair."""
+    return MapResult(
+        len(new),
+        [f"{g} -> {new[g]}" for g in sorted(set(new) - set(old))],
+        [f"{g} -> {old[g]}" for g in sorted(set(old) - set(new))],
+        [f"{g} -> {new[g]} (was {old[g]})" for g in sorted(set(old) & set(new)) if old[g] != new[g]],
+    )
 
 
 def _map_problem(generic: str, own: str, known: set[str], chart: CompanyChart, seen: dict[str, str]) -> str | None:

@@ -44,10 +44,7 @@ def _import(args: argparse.Namespace) -> int:
         print(f"{args.file}: {result.accounts} accounts, the same as on file: nothing changed")
         return 0
     print(f"{args.file} ({result.program}): {result.accounts} accounts imported for company {args.company}")
-    for label, codes in (("added", result.added), ("removed", result.removed), ("changed", result.changed)):
-        if codes:
-            shown = ", ".join(codes[:20]) + (f" and {len(codes) - 20} more" if len(codes) > 20 else "")
-            print(f"  {label} ({len(codes)}): {shown}")
+    _print_changes(result.added, result.removed, result.changed)
     targets = store.targets(args.company)
     print(f"  {len(targets)} of them may take a purchase line (postable, under a purchase sub-account)")
     for warning in store.broken_by_chart(args.company):
@@ -84,8 +81,20 @@ def _map(args: argparse.Namespace) -> int:
 
     prepare_database()
     try:
-        count = store.import_map(args.company, args.file)
+        result = store.import_map(args.company, args.file)
     except ChartError as exc:
         raise UserError(f"{args.file}: nothing imported:\n{exc}") from None
-    print(f"{count} generic sub-account(s) mapped for company {args.company} (they replace the previous map)")
+    if not (result.added or result.removed or result.changed):
+        print(f"{args.file}: {result.pairs} generic sub-account(s) mapped, the same as on file: nothing changed")
+        return 0
+    print(f"{result.pairs} generic sub-account(s) mapped for company {args.company} (they replace the previous map)")
+    _print_changes(result.added, result.removed, result.changed)
     return 0
+
+
+def _print_changes(added: list[str], removed: list[str], changed: list[str]) -> None:
+    """What an import changed, at most 20 items a kind."""
+    for label, items in (("added", added), ("removed", removed), ("changed", changed)):
+        if items:
+            shown = ", ".join(items[:20]) + (f" and {len(items) - 20} more" if len(items) > 20 else "")
+            print(f"  {label} ({len(items)}): {shown}")
