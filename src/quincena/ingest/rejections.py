@@ -26,7 +26,7 @@ REJECTION_ES = {
     "too_large": "archivo demasiado grande",
     "invalid_zip": "zip ilegible o no soportado",
     "malformed_xml": "XML mal formado",
-    "hostile_xml": "XML peligroso (rechazado sin abrirlo)",
+    "hostile_xml": "XML peligroso (rechazado sin procesar su contenido)",
     "not_dian": "no es un documento electrónico de la DIAN",
     "unsupported_document": "tipo de documento no soportado",
     "missing_field": "falta un dato obligatorio o es ilegible",
